@@ -1,0 +1,36 @@
+# The two commands of the README: `make demo` and `make test`. Both create .venv when missing
+# and install the project (editable) with the exact pins of constraints.txt, offline-safe.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+export DO_NOT_TRACK := 1
+export DAGSTER_DISABLE_TELEMETRY := 1
+export GX_ANALYTICS_ENABLED := false
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: demo test install bench docs clean
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+
+$(STAMP): pyproject.toml constraints.txt | $(BIN)/python
+	$(BIN)/pip install -q -c constraints.txt -e '.[test]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/itp-warehouse demo --home $(or $(HOME_DIR),demo_home)
+
+test: $(STAMP)
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+
+bench: $(STAMP)
+	$(BIN)/python -m bench.run
+
+docs: $(STAMP)
+	$(BIN)/itp-warehouse docs --home $(or $(HOME_DIR),demo_home)
+
+clean:
+	rm -rf demo_home dbt_project/target dbt_project/logs .pytest_cache

@@ -1,0 +1,130 @@
+"""The seven export domains of site-exports.md §3: spec columns, required columns, types,
+and the DDL of the `raw.<domain>` tables (docs/architecture.md).
+
+This is the single description of a domain; readers, checks and the raw DDL are derived from
+it, so adding a column is a one-line change here.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Column kinds of the spec; each maps to one parser in sources.parsing and one DuckDB type.
+TEXT, DATE, NUMBER, INTEGER, FLAG = "text", "date", "number", "integer", "flag"
+
+DUCKDB_TYPES = {TEXT: "VARCHAR", DATE: "DATE", NUMBER: "DOUBLE", INTEGER: "INTEGER", FLAG: "BOOLEAN"}
+
+PROVENANCE_COLUMNS: dict[str, str] = {
+    "source_file": "VARCHAR",
+    "source_sha256": "VARCHAR",
+    "source_row": "INTEGER",
+    "export_date": "DATE",
+}
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    kind: str
+    required: bool = False
+    allowed: tuple[str, ...] | None = None   # controlled terms (compared case-insensitively)
+
+
+@dataclass(frozen=True)
+class Domain:
+    name: str
+    columns: tuple[Column, ...]
+    # Columns that identify one row within a snapshot (site queries and uniqueness checks).
+    key: tuple[str, ...]
+    # Extra columns of raw.<domain> that are derived at ingestion (labs: canonical value...).
+    derived: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def spec_columns(self) -> list[str]:
+        return [c.name for c in self.columns]
+
+    @property
+    def required_columns(self) -> list[str]:
+        return [c.name for c in self.columns if c.required]
+
+    def column(self, name: str) -> Column:
+        return next(c for c in self.columns if c.name == name)
+
+    def raw_columns(self) -> dict[str, str]:
+        """Column -> DuckDB type of raw.<domain>, in table order."""
+        cols: dict[str, str] = dict(PROVENANCE_COLUMNS)
+        for c in self.columns:
+            cols[c.name] = DUCKDB_TYPES[c.kind]
+        cols.update(self.derived)
+        return cols
+
+    def ddl(self, schema: str = "raw") -> str:
+        body = ",\n  ".join(f"{n} {t}" for n, t in self.raw_columns().items())
+        return f"CREATE TABLE IF NOT EXISTS {schema}.{self.name} (\n  {body}\n)"
+
+
+_ID = (Column("site_id", TEXT, True), Column("subject_id", TEXT, True))
+
+WITHDRAWAL_REASONS = (
+    "no_response", "adverse_event", "epidemic", "financial",
+    "lost_to_follow_up", "patient_decision", "other",
+)
+DRUG_CLASSES = ("glucocorticoid", "rituximab", "tpo_ra", "ivig", "immunosuppressant", "other")
+
+DOMAINS: dict[str, Domain] = {
+    d.name: d
+    for d in (
+        Domain("subjects", _ID + (
+            Column("sex", TEXT, True, ("M", "F")),
+            Column("birth_year", INTEGER, True),
+            Column("diagnosis_date", DATE),
+            Column("enrollment_date", DATE, True),
+        ), key=("subject_id",)),
+        Domain("dosing", _ID + (
+            Column("start_date", DATE, True),
+            Column("end_date", DATE),
+            Column("dose_mg", NUMBER, True),
+            Column("doses_per_day", INTEGER, True),
+        ), key=("subject_id", "start_date")),
+        # labs: `value` and `unit` are parsed specially (qualifier, unit conversion); the raw
+        # table stores the canonical value and keeps the original beside it.
+        Domain("labs", _ID + (
+            Column("sample_date", DATE, True),
+            Column("test_code", TEXT, True),
+            Column("value", NUMBER, True),
+            Column("unit", TEXT, True),
+            Column("ref_low", NUMBER),
+            Column("ref_high", NUMBER),
+        ), key=("subject_id", "test_code", "sample_date"), derived={
+            "original_test_code": "VARCHAR",
+            "value_qualifier": "VARCHAR",
+            "original_value": "VARCHAR",
+            "original_unit": "VARCHAR",
+            "conversion_factor": "DOUBLE",
+        }),
+        Domain("bleeding", _ID + (
+            Column("assessment_date", DATE, True),
+            Column("who_grade", INTEGER, True, ("0", "1", "2", "3", "4")),
+        ), key=("subject_id", "assessment_date")),
+        Domain("conmeds", _ID + (
+            Column("drug_name", TEXT, True),
+            Column("drug_class", TEXT, True, DRUG_CLASSES),
+            Column("start_date", DATE, True),
+            Column("end_date", DATE),
+            Column("daily_dose", NUMBER),
+            Column("dose_unit", TEXT),
+        ), key=("subject_id", "drug_name", "start_date")),
+        Domain("adverse_events", _ID + (
+            Column("ae_term", TEXT, True),
+            Column("onset_date", DATE, True),
+            Column("resolution_date", DATE),
+            Column("ctcae_grade", INTEGER, True, ("1", "2", "3", "4", "5")),
+            Column("serious", FLAG, True),
+            Column("related", FLAG),
+        ), key=("subject_id", "ae_term", "onset_date")),
+        Domain("disposition", _ID + (
+            Column("status", TEXT, True, ("on_treatment", "completed", "withdrawn")),
+            Column("status_date", DATE, True),
+            Column("reason", TEXT, False, WITHDRAWAL_REASONS),
+        ), key=("subject_id", "status_date")),
+    )
+}

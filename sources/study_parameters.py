@@ -1,0 +1,78 @@
+"""The study's derivation constants, read from the one place they live: the dbt project.
+
+dbt models use `var()` and the seeds; Python (unit conversion, plausibility checks, the demo
+generator) reads the very same files here, so a threshold can never differ between the two.
+"""
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import yaml
+
+DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
+SEEDS_DIR = DBT_PROJECT_DIR / "seeds"
+
+
+@cache
+def study_vars() -> dict[str, float | int | str]:
+    """The `vars:` block of dbt_project.yml."""
+    with open(DBT_PROJECT_DIR / "dbt_project.yml", encoding="utf-8") as fh:
+        return dict(yaml.safe_load(fh)["vars"])
+
+
+@dataclass(frozen=True)
+class LabTest:
+    test_code: str
+    test_name: str
+    canonical_unit: str
+    plausible_low: float
+    plausible_high: float
+    default_ref_low: float
+    default_ref_high: float
+
+
+@dataclass(frozen=True)
+class LabUnit:
+    test_code: str          # the code as sent by sites (BUN included)
+    unit: str               # the unit as spelled in the seed; compare with normalize_unit()
+    stored_test_code: str   # the code stored in the warehouse (BUN -> UREA)
+    factor: float           # multiply by this to get the canonical unit
+
+
+def _read_seed(name: str) -> list[dict[str, str]]:
+    with open(SEEDS_DIR / f"{name}.csv", encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+@cache
+def lab_tests() -> dict[str, LabTest]:
+    out = {}
+    for r in _read_seed("lab_tests"):
+        out[r["test_code"]] = LabTest(
+            r["test_code"], r["test_name"], r["canonical_unit"],
+            float(r["plausible_low"]), float(r["plausible_high"]),
+            float(r["default_ref_low"]), float(r["default_ref_high"]),
+        )
+    return out
+
+
+def normalize_unit(unit: str) -> str:
+    """Spelling-insensitive unit key: case, spaces, µ/μ = u, x10^9/L = 10^9/L = 10*9/L."""
+    u = unit.strip().replace("µ", "u").replace("μ", "u").replace(" ", "").lower()
+    u = u.replace("*", "^").replace("×", "x")
+    if u.startswith("x10"):
+        u = u[1:]
+    return u
+
+
+@cache
+def lab_units() -> dict[tuple[str, str], LabUnit]:
+    """(test_code as sent, normalized unit) -> conversion."""
+    out = {}
+    for r in _read_seed("lab_units"):
+        lu = LabUnit(r["test_code"], r["unit"], r["stored_test_code"], float(r["factor"]))
+        out[(lu.test_code, normalize_unit(lu.unit))] = lu
+    return out
