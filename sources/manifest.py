@@ -5,6 +5,13 @@ each site and domain is current. Statuses are fixed at arrival; `is_current` mov
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+import duckdb
+
+from sources.model import ExportName
+
 MANIFEST_DDL = """
 CREATE TABLE IF NOT EXISTS quality.file_manifest (
   file_name VARCHAR NOT NULL,
@@ -24,3 +31,93 @@ CREATE TABLE IF NOT EXISTS quality.file_manifest (
   loaded_at TIMESTAMP NOT NULL
 )
 """
+
+
+
+@dataclass
+class ManifestEntry:
+    """One file's fate in a load: a row of quality.file_manifest."""
+    file_path: str
+    status: str                     # loaded | duplicate | superseded | refused
+    reason: str | None = None
+    site_id: str | None = None
+    domain: str | None = None
+    sha256: str | None = None
+    rows_read: int = 0
+    rows_accepted: int = 0
+    rows_quarantined: int = 0
+    dropped_columns: list[str] = field(default_factory=list)
+
+    @property
+    def file_name(self) -> str:
+        return self.file_path.rsplit("/", 1)[-1]
+
+
+class KnownFiles:
+    """What the manifest has already seen: (path, sha256) pairs and the first path of a hash."""
+
+    def __init__(self, rows: list[tuple[str, str]]):
+        self._pairs = {(p, s) for p, s in rows}
+        self._first: dict[str, str] = {}
+        for p, s in rows:
+            self._first.setdefault(s, p)
+
+    def seen(self, path: str, sha256: str | None) -> bool:
+        return (path, sha256) in self._pairs
+
+    def path_of(self, sha256: str) -> str | None:
+        return self._first.get(sha256)
+
+    def add(self, path: str, sha256: str | None) -> None:
+        self._pairs.add((path, sha256))
+        if sha256 and not sha256.startswith("unread:"):
+            self._first.setdefault(sha256, path)
+
+
+def known_files(conn: duckdb.DuckDBPyConnection) -> KnownFiles:
+    rows = conn.execute(
+        "SELECT file_path, sha256 FROM quality.file_manifest ORDER BY loaded_at, file_path"
+    ).fetchall()
+    # Only content that was actually read counts as "already received" for duplicates.
+    known = KnownFiles([])
+    for path, sha in rows:
+        known.add(path, sha)
+    return known
+
+
+def record(conn: duckdb.DuckDBPyConnection, entry: ManifestEntry, name: ExportName | None, *,
+           load_id: str, loaded_at: datetime) -> None:
+    conn.execute(
+        """INSERT INTO quality.file_manifest (file_name, file_path, sha256, site_id, domain,
+             export_date, status, reason, rows_read, rows_accepted, rows_quarantined,
+             dropped_columns, is_current, load_id, loaded_at)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, false, ?, ?)""",
+        [entry.file_name, entry.file_path, entry.sha256 or "", entry.site_id or (name.site if name else None),
+         entry.domain or (name.domain if name else None), name.export_date if name else None,
+         entry.status, entry.reason, entry.rows_read, entry.rows_accepted, entry.rows_quarantined,
+         ", ".join(entry.dropped_columns) or None, load_id, loaded_at],
+    )
+
+
+def current_export_date(conn: duckdb.DuckDBPyConnection, site: str, domain: str) -> date | None:
+    row = conn.execute(
+        "SELECT export_date FROM quality.file_manifest WHERE is_current AND site_id = ? AND domain = ?",
+        [site, domain],
+    ).fetchone()
+    return row[0] if row else None
+
+
+def refresh_current(conn: duckdb.DuckDBPyConnection) -> None:
+    """The current snapshot of a site and domain: the `loaded` file with the latest export
+    date; on equal dates (a corrected re-export of the same day) the later arrival wins."""
+    conn.execute("UPDATE quality.file_manifest SET is_current = false WHERE is_current")
+    conn.execute(
+        """UPDATE quality.file_manifest AS m SET is_current = true
+           FROM (
+             SELECT sha256, file_path, row_number() OVER (
+               PARTITION BY site_id, domain ORDER BY export_date DESC, loaded_at DESC, file_path DESC
+             ) AS rn
+             FROM quality.file_manifest WHERE status = 'loaded'
+           ) AS ranked
+           WHERE ranked.rn = 1 AND m.sha256 = ranked.sha256 AND m.file_path = ranked.file_path"""
+    )

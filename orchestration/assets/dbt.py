@@ -1,0 +1,103 @@
+"""The dbt project as Dagster assets: staging -> intermediate -> marts, built into the load's
+candidate warehouse. dbt data tests become asset checks; error-severity ones block publishing.
+"""
+from __future__ import annotations
+
+import json
+import os
+from functools import cache
+from pathlib import Path
+from typing import Any, Mapping
+
+import dagster as dg
+import duckdb
+from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
+
+from orchestration.publishing import reject_candidate
+from orchestration.resources import WarehouseSettings
+from quality import check_results
+
+DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
+# dbt resolves env_var() while parsing; the real path is set per load before `dbt build`.
+PARSE_PLACEHOLDER = str(DBT_PROJECT_DIR / "target" / "parse-only.duckdb")
+
+
+def _manifest_is_stale(project: DbtProject) -> bool:
+    manifest = Path(project.manifest_path)
+    if not manifest.exists():
+        return True
+    built = manifest.stat().st_mtime
+    watched = [DBT_PROJECT_DIR / "dbt_project.yml", *DBT_PROJECT_DIR.glob("models/**/*"),
+               *DBT_PROJECT_DIR.glob("macros/**/*"), *DBT_PROJECT_DIR.glob("seeds/*"),
+               *DBT_PROJECT_DIR.glob("tests/**/*")]
+    return any(p.is_file() and p.stat().st_mtime > built for p in watched)
+
+
+@cache
+def dbt_project() -> DbtProject:
+    """The project, with a manifest parsed once per process when missing or older than the
+    models (prepare_if_dev only acts under `dagster dev`; CLI, tests and CI need this too)."""
+    project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
+    if _manifest_is_stale(project):
+        os.environ.setdefault("ITP_WAREHOUSE_PATH", PARSE_PLACEHOLDER)
+        os.environ.setdefault("DO_NOT_TRACK", "1")
+        project.preparer.prepare(project)
+    return project
+
+
+class WarehouseTranslator(DagsterDbtTranslator):
+    """Asset keys are <schema>/<model> (marts/endpoint_summary), as analysts name them; the
+    group is the dbt folder (staging, intermediate, marts)."""
+
+    def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None) -> dg.AssetSpec:
+        spec = super().get_asset_spec(manifest, unique_id, project)
+        props = self.get_resource_props(manifest, unique_id)
+        if props["resource_type"] in ("model", "seed", "snapshot"):
+            schema = props.get("config", {}).get("schema") or props.get("schema")
+            group = props["fqn"][1] if len(props["fqn"]) > 2 else props["resource_type"]
+            return spec.replace_attributes(key=dg.AssetKey([schema, props["name"]]), group_name=group)
+        return spec
+
+
+TRANSLATOR = WarehouseTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+
+
+def _load_vars(candidate: Path, load_id: str) -> dict[str, str]:
+    with duckdb.connect(str(candidate), read_only=True) as conn:
+        row = conn.execute("SELECT cutoff_date FROM quality.load_log WHERE load_id = ?", [load_id]).fetchone()
+    if row is None or row[0] is None:
+        raise dg.Failure(description="no data cutoff for this load: no snapshot was loaded yet",
+                         allow_retries=False)
+    return {"cutoff_date": row[0].isoformat(), "load_id": load_id}
+
+
+@cache
+def warehouse_dbt_models() -> dg.AssetsDefinition:
+    project = dbt_project()
+
+    @dbt_assets(manifest=project.manifest_path, project=project, dagster_dbt_translator=TRANSLATOR,
+                name="warehouse_dbt_models", pool="duckdb_writer")
+    def _models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseSettings):
+        load_id = context.run_id
+        candidate = warehouse.warehouse_home.candidate(load_id)
+        os.environ["ITP_WAREHOUSE_PATH"] = str(candidate)
+        dbt_vars = _load_vars(candidate, load_id)
+        invocation = dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context, raise_on_error=False)
+        yield from invocation.stream()
+        run_results = invocation.get_artifact("run_results.json")
+        with duckdb.connect(str(candidate)) as conn:
+            check_results.record(conn, check_results.dbt_results_from_run_results(run_results, load_id))
+            conn.execute("CHECKPOINT")
+        if not invocation.is_successful():
+            failed = [r["unique_id"] for r in run_results.get("results", [])
+                      if r.get("status") in ("error", "fail")]
+            kept = reject_candidate(warehouse.warehouse_home, load_id)
+            raise dg.Failure(description="dbt build failed, load not published: " + ", ".join(failed[:20])
+                             + (f" (the rejected candidate is kept at {kept})" if kept else ""),
+                             allow_retries=False)
+
+    return _models
+
+
+def dbt_resource() -> DbtCliResource:
+    return DbtCliResource(project_dir=dbt_project(), profiles_dir=str(DBT_PROJECT_DIR))

@@ -1,0 +1,107 @@
+"""Ingestion: the site exports of the inbox become raw.<domain> tables of a new candidate
+warehouse, each row checked (pandera, Great Expectations) on the way in."""
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+
+from orchestration.publishing import create_candidate
+from orchestration.resources import WarehouseSettings
+from quality import intake
+from sources.domains import DOMAINS
+from sources.registry import RegistryError, load_registry
+
+RAW_KEYS = {d: dg.AssetKey(["raw", d]) for d in DOMAINS}
+MANIFEST_KEY = dg.AssetKey(["quality", "file_manifest"])
+QUARANTINE_KEY = dg.AssetKey(["quality", "quarantine"])
+LOAD_LOG_KEY = dg.AssetKey(["quality", "load_log"])
+
+ROW_CHECK = "row_checks"
+# Transient errors (a file system hiccup) get retried; dg.Failure(allow_retries=False) marks
+# the deterministic ones (bad registry, failed audit) that a retry cannot fix.
+TRANSIENT_RETRY = dg.RetryPolicy(max_retries=2, delay=5)
+LAB_EXPECTATIONS = "lab_expectations"
+
+
+def _specs() -> list[dg.AssetSpec]:
+    raw = [
+        dg.AssetSpec(key, group_name="ingest", skippable=True, kinds={"duckdb"},
+                     description=f"Accepted `{d}` rows of every loaded snapshot (history), "
+                                 "with file, sha256 and row provenance.")
+        for d, key in RAW_KEYS.items()
+    ]
+    return raw + [
+        dg.AssetSpec(MANIFEST_KEY, group_name="ingest", skippable=True, kinds={"duckdb"},
+                     description="Every file seen in the inbox: status, reason and row counts."),
+        dg.AssetSpec(QUARANTINE_KEY, group_name="ingest", skippable=True, kinds={"duckdb"},
+                     description="Every refused row with its file, row number and reason."),
+        dg.AssetSpec(LOAD_LOG_KEY, group_name="ingest", skippable=True, kinds={"duckdb"},
+                     description="One row per load: cutoff, counts, outcome."),
+    ]
+
+
+def _check_specs() -> list[dg.AssetCheckSpec]:
+    specs = [
+        dg.AssetCheckSpec(ROW_CHECK, asset=key, blocking=False,
+                          description="pandera row checks and parsing: failing rows are quarantined (warn)")
+        for key in RAW_KEYS.values()
+    ]
+    specs.append(dg.AssetCheckSpec(LAB_EXPECTATIONS, asset=RAW_KEYS["labs"], blocking=False,
+                                   description="Great Expectations lab suite: plausibility, "
+                                               "NEUT/LYMPH <= WBC, per-site distribution"))
+    return specs
+
+
+@dg.multi_asset(specs=_specs(), check_specs=_check_specs(), name="site_exports",
+                pool="duckdb_writer", retry_policy=TRANSIENT_RETRY)
+def site_exports(context: dg.AssetExecutionContext, warehouse: WarehouseSettings):
+    load_id = context.run_id
+    home = warehouse.warehouse_home
+    try:
+        registry = load_registry(warehouse.sites_file)
+    except RegistryError as exc:
+        raise dg.Failure(description=f"site registry {warehouse.sites_file} is invalid: {exc}",
+                         allow_retries=False) from exc
+
+    candidate = create_candidate(home, load_id)
+    with duckdb.connect(str(candidate)) as conn:
+        intake.prepare_warehouse(conn)
+        previous_cutoff = intake.last_cutoff(conn)
+        report = intake.ingest_inbox(conn, Path(warehouse.inbox), registry,
+                                     load_id, datetime.now(timezone.utc).replace(tzinfo=None))
+        cutoff = intake.resolve_cutoff(conn, warehouse.cutoff)
+        if not report.files and cutoff == previous_cutoff:
+            context.log.info("No new file in the inbox and the same cutoff: nothing to publish.")
+            conn.close()
+            candidate.unlink(missing_ok=True)
+            return
+        lab = intake.run_post_intake_checks(conn, report, home.data_docs(load_id))
+        intake.start_load_log(conn, report, cutoff)
+        conn.execute("CHECKPOINT")
+        summary = intake.check_summary(conn, load_id)
+
+    for d, key in RAW_KEYS.items():
+        yield dg.MaterializeResult(asset_key=key, metadata={
+            "rows_accepted_this_load": summary.accepted.get(d, 0),
+            "rows_quarantined_this_load": summary.quarantined.get(d, 0),
+        })
+        yield dg.AssetCheckResult(
+            asset_key=key, check_name=ROW_CHECK, passed=summary.quarantined.get(d, 0) == 0,
+            severity=dg.AssetCheckSeverity.WARN,
+            metadata={"rows_quarantined": summary.quarantined.get(d, 0),
+                      "by_check": summary.by_check.get(d, {})},
+        )
+    yield dg.AssetCheckResult(
+        asset_key=RAW_KEYS["labs"], check_name=LAB_EXPECTATIONS, passed=lab.passed,
+        severity=dg.AssetCheckSeverity.WARN, metadata=lab.metadata,
+    )
+    yield dg.MaterializeResult(asset_key=MANIFEST_KEY, metadata={
+        "files_new": len(report.files),
+        **{f"files_{s}": len(report.by_status(s)) for s in ("loaded", "duplicate", "superseded", "refused")},
+    })
+    yield dg.MaterializeResult(asset_key=QUARANTINE_KEY,
+                               metadata={"rows_this_load": sum(summary.quarantined.values())})
+    yield dg.MaterializeResult(asset_key=LOAD_LOG_KEY, metadata={"cutoff": str(cutoff), "load_id": load_id})

@@ -1,0 +1,55 @@
+"""Audit and publish: the last step of a load. Only a candidate whose error-severity checks all
+passed replaces the published warehouse; otherwise the last good warehouse stays."""
+from __future__ import annotations
+
+import dagster as dg
+import duckdb
+
+from orchestration.alerting import alert_urls
+from orchestration.assets.dbt import warehouse_dbt_models
+from orchestration.publishing import publish, reject_candidate
+from orchestration.resources import WarehouseSettings
+from quality import gate, intake, site_queries
+
+PUBLISHED_KEY = dg.AssetKey(["published", "warehouse"])
+
+
+def _alert_load_findings(home, load_id: str) -> bool:
+    """One message per published load that had quality failures or safety signals."""
+    from quality.alerts import build_load_alert, send_alert
+
+    urls = alert_urls()
+    data_docs = home.data_docs(load_id)
+    with duckdb.connect(str(home.published), read_only=True) as conn:
+        alert = build_load_alert(conn, load_id, data_docs=data_docs if data_docs.exists() else None)
+    return bool(alert and urls and send_alert(alert, urls))
+
+
+def build_published_asset() -> dg.AssetsDefinition:
+    @dg.asset(key=PUBLISHED_KEY, deps=[warehouse_dbt_models()], group_name="publish",
+              pool="duckdb_writer", kinds={"duckdb"},
+              description="HOME/warehouse.duckdb: the audited warehouse analysts read.")
+    def published_warehouse(context: dg.AssetExecutionContext, warehouse: WarehouseSettings):
+        load_id = context.run_id
+        home = warehouse.warehouse_home
+        candidate = home.candidate(load_id)
+        with duckdb.connect(str(candidate)) as conn:
+            site_queries.update_site_queries(conn, load_id)
+            decision = gate.evaluate_gate(conn, load_id, max_failing_share=warehouse.max_failing_share)
+            intake.finish_load_log(conn, load_id, "published" if decision.publish else "rejected")
+            conn.execute("CHECKPOINT")
+            open_queries = conn.execute(
+                "SELECT count(*) FROM quality.site_query WHERE status = 'open'").fetchone()[0]
+        if not decision.publish:
+            kept = reject_candidate(home, load_id)
+            raise dg.Failure(description="load not published: " + "; ".join(decision.reasons)
+                             + (f" (the rejected candidate is kept at {kept})" if kept else ""),
+                             allow_retries=False)
+        version = publish(home, load_id, keep_versions=warehouse.keep_versions)
+        alert_sent = _alert_load_findings(home, load_id)
+        return dg.MaterializeResult(metadata={
+            "path": str(home.published), "version": version.name, "open_site_queries": int(open_queries),
+            "alert_sent": alert_sent,
+        })
+
+    return published_warehouse

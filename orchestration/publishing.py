@@ -1,0 +1,135 @@
+"""Write-audit-publish on files: a load builds a candidate copy, audits it, and publishes it
+with one atomic rename, so the published warehouse is never half-built, locked or wrong.
+
+DuckDB allows one writer per file and cannot rename schemas (stack-notes pitfalls 1 and 24),
+so the unit of publication is the whole file. Analysts' read-only connections keep the inode
+they opened; new connections see the new version.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+PUBLISHED_NAME = "warehouse.duckdb"
+
+
+@dataclass(frozen=True)
+class WarehouseHome:
+    root: Path
+
+    @property
+    def published(self) -> Path:
+        return self.root / PUBLISHED_NAME
+
+    @property
+    def versions_dir(self) -> Path:
+        return self.root / "versions"
+
+    @property
+    def build_dir(self) -> Path:
+        return self.root / "build"
+
+    def candidate(self, load_id: str) -> Path:
+        return self.build_dir / f"{load_id}.duckdb"
+
+    def data_docs(self, load_id: str) -> Path:
+        return self.root / "data_docs" / load_id
+
+    def versions(self) -> list[Path]:
+        """Published versions, oldest first (names start with the publication time)."""
+        if not self.versions_dir.exists():
+            return []
+        return sorted(self.versions_dir.glob("*.duckdb"))
+
+    def current_version(self) -> Path | None:
+        """The version the published file is (same inode: versions are hard links)."""
+        if not self.published.exists():
+            return None
+        ino = self.published.stat().st_ino
+        return next((v for v in self.versions() if v.stat().st_ino == ino), None)
+
+
+def create_candidate(home: WarehouseHome, load_id: str) -> Path:
+    """A private copy of the published warehouse (or nothing, on the first load) to build into.
+
+    Leftovers of killed loads are removed first: they were never published, so they are junk.
+    """
+    home.build_dir.mkdir(parents=True, exist_ok=True)
+    for stale in home.build_dir.iterdir():
+        if stale.is_file():
+            stale.unlink()
+    candidate = home.candidate(load_id)
+    if home.published.exists():
+        shutil.copyfile(home.published, candidate)
+        os.chmod(candidate, 0o644)
+    return candidate
+
+
+def reject_candidate(home: WarehouseHome, load_id: str, *, keep: int = 3) -> Path | None:
+    """A candidate that failed its audit is kept aside (never published) so monitors can see
+    what was wrong; only the last `keep` are kept."""
+    candidate = home.candidate(load_id)
+    if not candidate.exists():
+        return None
+    rejected_dir = home.root / "rejected"
+    rejected_dir.mkdir(parents=True, exist_ok=True)
+    target = rejected_dir / candidate.name
+    os.replace(candidate, target)
+    Path(f"{candidate}.wal").unlink(missing_ok=True)
+    kept = sorted(rejected_dir.glob("*.duckdb"), key=lambda p: p.stat().st_mtime)
+    for old in kept[:-keep]:
+        old.unlink()
+    return target
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def publish(home: WarehouseHome, load_id: str, *, keep_versions: int = 5) -> Path:
+    """Atomically make the candidate the published warehouse; keep it as a version too."""
+    candidate = home.candidate(load_id)
+    if Path(f"{candidate}.wal").exists():
+        raise RuntimeError(f"candidate {candidate} still has a write-ahead log: it was not closed")
+    _fsync(candidate)
+    os.chmod(candidate, 0o444)  # analysts read; nothing writes a published version in place
+    home.versions_dir.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
+    version = home.versions_dir / f"{stamp}_{load_id}.duckdb"
+    os.link(candidate, version)
+    os.replace(candidate, home.published)
+    _fsync(home.root)
+    _prune(home, keep_versions)
+    return version
+
+
+def _prune(home: WarehouseHome, keep: int) -> None:
+    current = home.current_version()
+    for old in home.versions()[:-keep] if keep > 0 else []:
+        if old != current:
+            old.unlink()
+
+
+def rollback(home: WarehouseHome) -> Path:
+    """Publish again the version before the current one. Returns the restored version."""
+    versions = home.versions()
+    current = home.current_version()
+    if current is None or current not in versions:
+        raise RuntimeError("no published version to roll back from")
+    idx = versions.index(current)
+    if idx == 0:
+        raise RuntimeError(f"{current.name} is the oldest kept version; nothing to roll back to")
+    previous = versions[idx - 1]
+    tmp = home.root / f".rollback-{previous.name}"
+    tmp.unlink(missing_ok=True)
+    os.link(previous, tmp)
+    os.replace(tmp, home.published)
+    _fsync(home.root)
+    return previous

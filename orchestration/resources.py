@@ -1,0 +1,37 @@
+"""Where a load reads from and writes to. One resource, filled from the CLI's arguments or,
+under `dagster dev` and the schedule, from environment variables."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import dagster as dg
+
+from orchestration.publishing import WarehouseHome
+
+
+class WarehouseSettings(dg.ConfigurableResource):
+    """HOME holds the published warehouse, its versions, candidates and the Dagster instance."""
+
+    home: str
+    inbox: str
+    sites_file: str
+    cutoff: str = ""                  # YYYY-MM-DD; empty = the latest export date seen
+    max_failing_share: float = 0.2    # a file failing more than this share of rows is an error
+    keep_versions: int = 5
+
+    @classmethod
+    def from_env(cls) -> "WarehouseSettings":
+        home = Path(os.environ.get("ITP_HOME", "demo_home")).resolve()
+        return cls(
+            home=str(home),
+            inbox=os.environ.get("ITP_INBOX", str(home / "inbox")),
+            sites_file=os.environ.get("ITP_SITES", str(home / "sites.yaml")),
+            cutoff=os.environ.get("ITP_CUTOFF", ""),
+            max_failing_share=float(os.environ.get("ITP_MAX_FAILING_SHARE", "0.2")),
+            keep_versions=int(os.environ.get("ITP_KEEP_VERSIONS", "5")),
+        )
+
+    @property
+    def warehouse_home(self) -> WarehouseHome:
+        return WarehouseHome(Path(self.home))

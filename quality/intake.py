@@ -1,0 +1,282 @@
+"""The intake gate: every row that `sources` reads passes the row checks here before it is
+stored, and every file seen in the inbox ends in the manifest with a status and counts.
+
+Nothing is lost: a row is either appended to raw.<domain> or written to quality.quarantine,
+and rows_read = rows_accepted + rows_quarantined holds per file. One bad file never stops the
+others: whole-file problems are recorded as `refused` and the loop goes on.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+
+import duckdb
+
+from quality import check_results, quarantine, schemas, site_queries
+from sources import manifest
+from sources.manifest import ManifestEntry
+from sources.domains import DOMAINS
+from sources.inbox import discover
+from sources.model import ExportName, FileRefused, InboxFile
+from sources.naming import parse_file_name
+from sources.readers import open_export
+from sources.registry import SiteRegistry
+
+log = logging.getLogger(__name__)
+
+LOAD_LOG_DDL = """
+CREATE TABLE IF NOT EXISTS quality.load_log (
+  load_id VARCHAR PRIMARY KEY,
+  started_at TIMESTAMP NOT NULL,
+  finished_at TIMESTAMP,
+  cutoff_date DATE,
+  files_seen INTEGER,
+  files_new INTEGER,
+  rows_accepted BIGINT,
+  rows_quarantined BIGINT,
+  status VARCHAR
+)
+"""
+
+
+def prepare_warehouse(conn: duckdb.DuckDBPyConnection) -> None:
+    """Create every table the loader writes (idempotent: candidates start from a copy)."""
+    conn.execute("CREATE SCHEMA IF NOT EXISTS raw")
+    conn.execute("CREATE SCHEMA IF NOT EXISTS quality")
+    for domain in DOMAINS.values():
+        conn.execute(domain.ddl())
+    conn.execute(manifest.MANIFEST_DDL)
+    conn.execute(LOAD_LOG_DDL)
+    quarantine.ensure_tables(conn)
+    conn.execute(check_results.CHECK_RESULT_DDL)
+    conn.execute(site_queries.SITE_QUERY_DDL)
+
+
+@dataclass
+class IntakeReport:
+    load_id: str
+    files: list[ManifestEntry]
+
+    @property
+    def new_sha256s(self) -> list[str]:
+        return [f.sha256 for f in self.files if f.status in ("loaded", "superseded") and f.sha256]
+
+    def by_status(self, status: str) -> list[ManifestEntry]:
+        return [f for f in self.files if f.status == status]
+
+
+def _order(files: list[InboxFile], registry: SiteRegistry) -> list[tuple[InboxFile, ExportName | FileRefused]]:
+    """Parse names first, then process snapshots oldest first, so that within one load the
+    newest export of a site and domain ends current and nothing is wrongly `superseded`."""
+    parsed: list[tuple[InboxFile, ExportName | FileRefused]] = []
+    for f in files:
+        try:
+            parsed.append((f, parse_file_name(f.name, registry)))
+        except FileRefused as refused:
+            parsed.append((f, refused))
+
+    def key(item: tuple[InboxFile, ExportName | FileRefused]) -> tuple:
+        f, name = item
+        when = name.export_date if isinstance(name, ExportName) else date.max
+        return (when, f.rel_path)
+
+    return sorted(parsed, key=key)
+
+
+def _insert_rows(conn: duckdb.DuckDBPyConnection, domain: str, rows) -> None:
+    if rows.empty:
+        return
+    cols = DOMAINS[domain].raw_columns()
+    select = ", ".join(f"CAST(chunk.{c} AS {t})" for c, t in cols.items())
+    conn.register("chunk", rows)
+    try:
+        conn.execute(f"INSERT INTO raw.{domain} ({', '.join(cols)}) SELECT {select} FROM chunk")
+    finally:
+        conn.unregister("chunk")
+
+
+def _load_file(conn, f: InboxFile, name: ExportName, registry: SiteRegistry, out: ManifestEntry,
+               load_id: str) -> None:
+    """Read, check and store one file inside one transaction: all of it or none of it."""
+    site = registry.get(name.site)
+    reader = open_export(f, name, site)
+    out.dropped_columns = list(reader.dropped_columns)
+    for chunk in reader:
+        accepted, failures = schemas.check_rows(name.domain, chunk.rows, name.export_date)
+        errors = list(chunk.errors) + failures
+        _insert_rows(conn, name.domain, accepted)
+        quarantine.write_errors(conn, file_name=f.rel_path, sha256=f.sha256, domain=name.domain,
+                                site_id=name.site, errors=errors, load_id=load_id)
+        out.rows_read += chunk.rows_read
+        out.rows_accepted += len(accepted)
+        out.rows_quarantined += len({e.source_row for e in errors})
+    dup_keys = schemas.check_snapshot(conn, name.domain, f.sha256)
+    if len(dup_keys):
+        moved = quarantine.move_to_quarantine(conn, name.domain, dup_keys, load_id)
+        out.rows_accepted -= moved
+        out.rows_quarantined += moved
+
+
+def ingest_inbox(conn: duckdb.DuckDBPyConnection, inbox: Path, registry: SiteRegistry,
+                 load_id: str, loaded_at: datetime) -> IntakeReport:
+    """Load every file of the inbox that the manifest has not seen yet."""
+    files, unreadable = discover(inbox)
+    known = manifest.known_files(conn)
+    outcomes: list[ManifestEntry] = []
+
+    def record(out: ManifestEntry, name: ExportName | None) -> None:
+        manifest.record(conn, out, name, load_id=load_id, loaded_at=loaded_at)
+        outcomes.append(out)
+        known.add(out.file_path, out.sha256)
+
+    for rel_path, sha256, reason in unreadable:
+        if not known.seen(rel_path, sha256):
+            record(ManifestEntry(rel_path, "refused", reason, sha256=sha256), None)
+
+    for f, name in _order(files, registry):
+        if known.seen(f.rel_path, f.sha256):
+            continue  # not a new arrival: a second load of the same inbox changes nothing
+        if (first := known.path_of(f.sha256)) is not None:
+            record(ManifestEntry(f.rel_path, "duplicate", f"same content as {first}, already received",
+                               sha256=f.sha256), name if isinstance(name, ExportName) else None)
+            continue
+        if isinstance(name, FileRefused):
+            record(ManifestEntry(f.rel_path, "refused", name.reason, sha256=f.sha256), None)
+            continue
+        out = ManifestEntry(f.rel_path, "loaded", site_id=name.site, domain=name.domain, sha256=f.sha256)
+        current = manifest.current_export_date(conn, name.site, name.domain)
+        if current is not None and name.export_date < current:
+            out.status = "superseded"
+            out.reason = (f"export date {name.export_date} is older than the current snapshot "
+                          f"({current}); kept in history, not used")
+        conn.execute("BEGIN TRANSACTION")
+        try:
+            _load_file(conn, f, name, registry, out, load_id)
+        except FileRefused as refused:
+            conn.execute("ROLLBACK")
+            record(ManifestEntry(f.rel_path, "refused", refused.reason, name.site, name.domain,
+                               f.sha256), name)
+            continue
+        except Exception as exc:  # an unreadable file must never stop the other files
+            conn.execute("ROLLBACK")
+            log.exception("file %s could not be read", f.rel_path)
+            record(ManifestEntry(f.rel_path, "refused", f"file could not be read: {type(exc).__name__}: {exc}",
+                               name.site, name.domain, f.sha256), name)
+            continue
+        record(out, name)
+        manifest.refresh_current(conn)
+        conn.execute("COMMIT")
+    manifest.refresh_current(conn)
+    return IntakeReport(load_id, outcomes)
+
+
+def default_cutoff(conn: duckdb.DuckDBPyConnection) -> date | None:
+    """endpoints.md §1: the latest export date seen (among stored snapshots)."""
+    row = conn.execute(
+        "SELECT max(export_date) FROM quality.file_manifest WHERE status IN ('loaded', 'superseded')"
+    ).fetchone()
+    return row[0] if row else None
+
+
+def last_cutoff(conn: duckdb.DuckDBPyConnection) -> date | None:
+    """The cutoff of the last published load (None on the first load)."""
+    row = conn.execute(
+        "SELECT cutoff_date FROM quality.load_log ORDER BY started_at DESC LIMIT 1"
+    ).fetchone()
+    return row[0] if row else None
+
+
+def resolve_cutoff(conn: duckdb.DuckDBPyConnection, requested: str | None) -> date | None:
+    if requested:
+        return date.fromisoformat(requested)
+    return default_cutoff(conn)
+
+
+@dataclass
+class PostIntakeOutcome:
+    passed: bool
+    metadata: dict
+
+
+def run_post_intake_checks(conn: duckdb.DuckDBPyConnection, report: IntakeReport,
+                           docs_dir: Path) -> PostIntakeOutcome:
+    """Checks that need whole files or several domains, after every row is in: the Great
+    Expectations lab suite and cross-domain consistency. Failing rows move to quarantine."""
+    from quality import expectations  # great_expectations is slow to import
+
+    lab = expectations.run_lab_expectations(conn, load_id=report.load_id,
+                                            sha256s=report.new_sha256s, docs_dir=docs_dir)
+    if len(lab.failures):
+        quarantine.move_to_quarantine(conn, "labs", lab.failures, report.load_id)
+    check_results.record(conn, lab.check_results)
+    cross = schemas.check_cross_domain(conn)
+    for domain, failures in cross.items():
+        if len(failures):
+            quarantine.move_to_quarantine(conn, domain, failures, report.load_id)
+    _record_row_checks(conn, report)
+    failed = [r for r in lab.check_results if not r.passed]
+    return PostIntakeOutcome(
+        passed=not failed,
+        metadata={
+            "rows_quarantined": len(lab.failures),
+            "failed_expectations": ", ".join(sorted({r.check_name for r in failed})) or "none",
+            "data_docs": str(lab.data_docs_index) if lab.data_docs_index else "not written",
+        },
+    )
+
+
+def _record_row_checks(conn: duckdb.DuckDBPyConnection, report: IntakeReport) -> None:
+    """One pandera check_result per domain and load: rows read vs rows quarantined."""
+    rows = conn.execute(
+        """SELECT domain, sum(rows_read), sum(rows_quarantined) FROM quality.file_manifest
+           WHERE load_id = ? AND status IN ('loaded', 'superseded') GROUP BY domain""",
+        [report.load_id],
+    ).fetchall()
+    check_results.record(conn, [
+        check_results.CheckResult(
+            load_id=report.load_id, check_name="row_checks", tool="pandera", target=f"raw.{domain}",
+            severity="warn", rows_checked=int(read), rows_failed=int(failed), passed=failed == 0,
+        )
+        for domain, read, failed in rows
+    ])
+
+
+def start_load_log(conn: duckdb.DuckDBPyConnection, report: IntakeReport, cutoff: date | None) -> None:
+    conn.execute(
+        """INSERT INTO quality.load_log (load_id, started_at, cutoff_date, files_seen, files_new,
+             rows_accepted, rows_quarantined, status)
+           SELECT ?, now(), ?, (SELECT count(*) FROM quality.file_manifest), ?,
+                  coalesce(sum(rows_accepted), 0), coalesce(sum(rows_quarantined), 0), 'building'
+           FROM quality.file_manifest WHERE load_id = ?""",
+        [report.load_id, cutoff, len(report.files), report.load_id],
+    )
+
+
+def finish_load_log(conn: duckdb.DuckDBPyConnection, load_id: str, status: str) -> None:
+    conn.execute("UPDATE quality.load_log SET finished_at = now(), status = ? WHERE load_id = ?",
+                 [status, load_id])
+
+
+@dataclass
+class CheckSummary:
+    accepted: dict[str, int]
+    quarantined: dict[str, int]
+    by_check: dict[str, dict[str, int]]
+
+
+def check_summary(conn: duckdb.DuckDBPyConnection, load_id: str) -> CheckSummary:
+    accepted = dict(conn.execute(
+        "SELECT domain, sum(rows_accepted)::BIGINT FROM quality.file_manifest WHERE load_id = ? GROUP BY domain",
+        [load_id]).fetchall())
+    quarantined = dict(conn.execute(
+        "SELECT domain, sum(rows_quarantined)::BIGINT FROM quality.file_manifest WHERE load_id = ? GROUP BY domain",
+        [load_id]).fetchall())
+    by_check: dict[str, dict[str, int]] = {}
+    for domain, check, n in conn.execute(
+        "SELECT domain, check_name, count(*) FROM quality.quarantine WHERE load_id = ? GROUP BY ALL",
+        [load_id]).fetchall():
+        by_check.setdefault(domain, {})[check] = int(n)
+    return CheckSummary({k: int(v or 0) for k, v in accepted.items() if k},
+                        {k: int(v or 0) for k, v in quarantined.items() if k}, by_check)

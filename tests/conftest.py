@@ -1,0 +1,48 @@
+"""Shared fixtures. Tests run the real components: DuckDB files, dbt subprocesses, Dagster
+in-process runs and the installed `itp-warehouse` console script."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("DO_NOT_TRACK", "1")
+os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
+os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
+
+REPO = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def cli(*args: str, env: dict | None = None, check: bool = False) -> subprocess.CompletedProcess:
+    """Run the installed console script, as a data engineer would."""
+    exe = shutil.which("itp-warehouse", path=str(BIN)) or str(BIN / "itp-warehouse")
+    full_env = {**os.environ, **(env or {})}
+    full_env.pop("DAGSTER_HOME", None)
+    proc = subprocess.run([exe, *args], capture_output=True, text=True, env=full_env, cwd=REPO)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"itp-warehouse {' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}")
+    return proc
+
+
+def write_csv(path: Path, header: list[str], rows: list[list[object]], *, delimiter: str = ",",
+              encoding: str = "utf-8") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = [delimiter.join(header)] + [delimiter.join("" if v is None else str(v) for v in r) for r in rows]
+    path.write_bytes(("\n".join(lines) + "\n").encode(encoding))
+    return path
+
+
+SIMPLE_REGISTRY = """\
+sites:
+  TST:
+    name: Test Hospital
+    encoding: utf-8
+    delimiter: ","
+    decimal: "."
+    date_format: "%Y-%m-%d"
+"""

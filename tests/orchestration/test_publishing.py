@@ -1,0 +1,73 @@
+"""Write-audit-publish on real files: atomic publish, versions kept, rollback."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import duckdb
+import pytest
+
+from orchestration.publishing import WarehouseHome, create_candidate, publish, rollback
+
+
+def _build(home: WarehouseHome, load_id: str, value: int) -> None:
+    candidate = create_candidate(home, load_id)
+    with duckdb.connect(str(candidate)) as conn:
+        conn.execute("CREATE OR REPLACE TABLE t AS SELECT ? AS v", [value])
+
+
+def _published_value(home: WarehouseHome) -> int:
+    """Read in another process, as an analyst would (DuckDB shares one database instance per
+    path inside a process, which would hide the swap)."""
+    code = ("import duckdb, sys; c = duckdb.connect(sys.argv[1], read_only=True); "
+            "print(c.execute('SELECT v FROM t').fetchone()[0])")
+    out = subprocess.run([sys.executable, "-c", code, str(home.published)], capture_output=True,
+                         text=True, check=True)
+    return int(out.stdout)
+
+
+def test_candidate_starts_from_the_published_copy(tmp_path):
+    home = WarehouseHome(tmp_path)
+    _build(home, "a", 1)
+    publish(home, "a")
+    candidate = create_candidate(home, "b")
+    with duckdb.connect(str(candidate)) as conn:
+        assert conn.execute("SELECT v FROM t").fetchone()[0] == 1
+        conn.execute("UPDATE t SET v = 2")
+    assert _published_value(home) == 1  # the candidate is a copy, not the published file
+
+
+def test_publish_keeps_versions_and_rollback_restores_the_previous(tmp_path):
+    home = WarehouseHome(tmp_path)
+    for i, load in enumerate(["a", "b", "c"], start=1):
+        _build(home, load, i)
+        publish(home, load, keep_versions=2)
+    assert _published_value(home) == 3
+    assert len(home.versions()) == 2
+    restored = rollback(home)
+    assert restored.name.endswith("_b.duckdb")
+    assert _published_value(home) == 2
+    with pytest.raises(RuntimeError, match="oldest"):
+        rollback(home)
+    assert _published_value(home) == 2
+
+
+def test_a_reader_keeps_its_version_while_a_new_one_is_published(tmp_path):
+    home = WarehouseHome(tmp_path)
+    _build(home, "a", 1)
+    publish(home, "a")
+    reader = duckdb.connect(str(home.published), read_only=True)
+    try:
+        _build(home, "b", 2)
+        publish(home, "b")
+        assert reader.execute("SELECT v FROM t").fetchone()[0] == 1
+        assert _published_value(home) == 2
+    finally:
+        reader.close()
+
+
+def test_published_file_is_read_only(tmp_path):
+    home = WarehouseHome(tmp_path)
+    _build(home, "a", 1)
+    publish(home, "a")
+    assert home.published.stat().st_mode & 0o222 == 0
