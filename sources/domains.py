@@ -64,6 +64,10 @@ class Domain:
 
 _ID = (Column("site_id", TEXT, True), Column("subject_id", TEXT, True))
 
+# site-exports.md §3: birth_year runs from 1900 to the export year (checked in quality.schemas,
+# which knows the file's export date).
+BIRTH_YEAR_MIN = 1900
+
 WITHDRAWAL_REASONS = (
     "no_response", "adverse_event", "epidemic", "financial",
     "lost_to_follow_up", "patient_decision", "other",

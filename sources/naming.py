@@ -1,0 +1,50 @@
+"""What a file name says: <SITE>_<DOMAIN>_<YYYYMMDD>.<ext> (site-exports.md §1).
+
+Names are case-insensitive: the site is upper-cased, the domain and extension lower-cased.
+The site code has no underscore and the date none either, so the domain is everything between
+the first and the last underscore (this is how `adverse_events` keeps its own underscore).
+Each refusal says which part of the name is wrong, so a site can rename and resend.
+"""
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from sources.domains import DOMAINS
+from sources.model import ExportName, FileRefused
+from sources.registry import SITE_CODE, SiteRegistry
+
+EXTENSIONS = ("csv", "xlsx")
+EXPECTED = "<SITE>_<DOMAIN>_<YYYYMMDD>.csv or .xlsx, e.g. BJH_labs_20210401.csv"
+_DATE = re.compile(r"\d{8}")
+
+
+def parse_file_name(name: str, registry: SiteRegistry) -> ExportName:
+    stem, dot, ext = name.rpartition(".")
+    if not dot or not stem:
+        raise FileRefused(f"file name {name!r} has no extension: expected {EXPECTED}")
+    ext = ext.lower()
+    if ext not in EXTENSIONS:
+        raise FileRefused(f"file name {name!r}: the extension .{ext} is not accepted "
+                          f"(only .csv or .xlsx): expected {EXPECTED}")
+    site, first, rest = stem.partition("_")
+    domain, last, stamp = rest.rpartition("_")
+    if not first or not last or not domain:
+        raise FileRefused(f"file name {name!r} does not follow {EXPECTED}")
+    site, domain = site.upper(), domain.lower()
+    if not SITE_CODE.fullmatch(site):
+        raise FileRefused(f"file name {name!r}: the site code {site!r} is not 2 to 8 letters or digits")
+    if registry.get(site) is None:
+        raise FileRefused(f"file name {name!r}: site {site} is not in the site registry "
+                          f"(registered: {', '.join(sorted(registry.sites))})")
+    if domain not in DOMAINS:
+        raise FileRefused(f"file name {name!r}: {domain!r} is not a domain "
+                          f"(expected one of {', '.join(DOMAINS)})")
+    if not _DATE.fullmatch(stamp):
+        raise FileRefused(f"file name {name!r}: the export date {stamp!r} is not 8 digits YYYYMMDD")
+    try:
+        export_date = date(int(stamp[:4]), int(stamp[4:6]), int(stamp[6:]))
+    except ValueError:
+        raise FileRefused(f"file name {name!r}: the export date {stamp} (YYYYMMDD) is not a "
+                          "calendar date") from None
+    return ExportName(site=site, domain=domain, export_date=export_date, ext=ext)

@@ -1,0 +1,274 @@
+"""Pure cell parsers: one site cell (CSV text, or an xlsx cell's native value) -> one typed value.
+
+They never guess. A value that is not exactly what the site's declared conventions promise
+raises `CellError` with a reason a site coordinator can act on; the reader adds the column
+name and turns it into a quarantined row. Nothing here knows about files or rows.
+
+Decisions where site-exports.md is silent (documented once, here):
+- Missing tokens (empty, NA, N/A, ND, -, .) are compared after trimming and ignoring case.
+- Numbers: only the site's decimal separator is accepted, and no thousands separator: with
+  decimal "," a "." is an error, with decimal "." a "," is an error ("1.500" or "1,500" could
+  be 1.5 or 1500; we refuse rather than guess). No exponent notation.
+- Integers accept "2", and also "2.0"/"2,0" (statistics tools write whole numbers that way);
+  "2.5" is an error.
+- Flags accept Y/N and YES/NO, any case (and TRUE/FALSE boolean cells in xlsx).
+- Lab value qualifiers: "<" and ">" only, optionally followed by spaces ("< 0.5"). "<=", ">=",
+  "≤", "≥" are errors: the warehouse stores `<`, `>` or nothing and we do not decide for the
+  site whether "≤ 0.5" means below the limit.
+- Dates: strict `strptime` with the site's format; a text cell never falls back to another
+  format. xlsx date cells are dates (a time of day is dropped); an xlsx number in a date
+  column is an error (an Excel serial number is not interpreted).
+- Controlled terms are matched ignoring case and surrounding spaces and stored in the spec's
+  spelling (e.g. "On_Treatment" -> "on_treatment").
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from datetime import date, datetime, time
+from typing import Callable, Union
+
+from sources.domains import DATE, FLAG, INTEGER, NUMBER, TEXT, Column
+
+# A cell as it comes out of a reader: CSV gives text, openpyxl gives native values.
+Cell = Union[str, int, float, bool, date, datetime, time, None]
+
+MISSING_TOKENS = frozenset({"", "NA", "N/A", "ND", "-", "."})
+
+# check_name values of RowError (quality.quarantine.check_name).
+CHECK_REQUIRED = "required"
+CHECK_DATE = "parse.date"
+CHECK_NUMBER = "parse.number"
+CHECK_INTEGER = "parse.integer"
+CHECK_FLAG = "parse.flag"
+CHECK_TERM = "controlled_term"
+CHECK_QUALIFIER = "parse.qualifier"
+
+LAB_QUALIFIERS = ("<", ">")
+_REFUSED_QUALIFIERS = ("<=", ">=", "≤", "≥", "=<", "=>")
+
+# strftime directives a site date format may use, and how a person reads them.
+DATE_DIRECTIVES = {"%d": "dd", "%m": "mm", "%Y": "yyyy"}
+_DIRECTIVE = re.compile(r"%.")
+
+
+class CellError(ValueError):
+    """One cell that cannot be accepted. `column` is set when the parser knows it better than
+    the caller (e.g. a unit problem found while converting the lab value)."""
+
+    def __init__(self, check: str, reason: str, column: str | None = None):
+        super().__init__(reason)
+        self.check = check
+        self.reason = reason
+        self.column = column
+
+
+@dataclass(frozen=True)
+class CellFormat:
+    """A site's conventions for cells written as text (registry: decimal, date_format)."""
+    decimal: str = "."
+    date_format: str = "%Y-%m-%d"
+
+
+def cell_text(cell: Cell) -> str | None:
+    """The cell as a person would read it; used for raw_record and original_value."""
+    if cell is None or isinstance(cell, str):
+        return cell
+    if isinstance(cell, bool):
+        return "TRUE" if cell else "FALSE"
+    if isinstance(cell, float):
+        return str(int(cell)) if cell.is_integer() else repr(cell)
+    if isinstance(cell, datetime):
+        return cell.date().isoformat() if cell.time() == time(0) else cell.isoformat(sep=" ")
+    if isinstance(cell, (date, time)):
+        return cell.isoformat()
+    return str(cell)
+
+
+def is_missing(cell: Cell) -> bool:
+    return cell is None or (isinstance(cell, str) and cell.strip().upper() in MISSING_TOKENS)
+
+
+def _quoted(cell: Cell) -> str:
+    return f'"{cell_text(cell)}"'
+
+
+# --- dates -------------------------------------------------------------------------------
+
+def describe_date_format(fmt: str) -> str:
+    """'%d.%m.%Y' -> 'dd.mm.yyyy (%d.%m.%Y)': what a site coordinator recognises."""
+    readable = _DIRECTIVE.sub(lambda m: DATE_DIRECTIVES.get(m.group(0), m.group(0)), fmt)
+    return f"{readable} ({fmt})"
+
+
+def date_format_problems(fmt: str) -> list[str]:
+    """Why `fmt` cannot be a site's date format (empty list: it can).
+
+    Only %d, %m and %Y, each exactly once: two-digit years are ambiguous, month names depend
+    on the machine's language, and a time of day has no place in a calendar date."""
+    directives = [d for d in _DIRECTIVE.findall(fmt) if d != "%%"]
+    problems = [f"{d} is not accepted (use only %d, %m and %Y)" for d in dict.fromkeys(directives)
+                if d not in DATE_DIRECTIVES and d != "%y"]
+    if "%y" in directives:
+        problems.append("a two-digit year (%y) is ambiguous: use %Y")
+    for d, what in (("%d", "day"), ("%m", "month"), ("%Y", "year")):
+        n = directives.count(d)
+        if n != 1:
+            problems.append(f"it must contain the {what} ({d}) exactly once")
+    if not problems:
+        sample = date(2021, 3, 4)
+        try:
+            ok = datetime.strptime(sample.strftime(fmt), fmt).date() == sample
+        except ValueError:
+            ok = False
+        if not ok:
+            problems.append("it cannot be read back unambiguously (separate day, month and year)")
+    return problems
+
+
+def parse_date(cell: Cell, date_format: str) -> date:
+    if isinstance(cell, datetime):
+        return cell.date()
+    if isinstance(cell, date):
+        return cell
+    if not isinstance(cell, str):
+        raise CellError(CHECK_DATE, f"{_quoted(cell)} is a number, not a date: format the cell "
+                        f"as a date or write it as {describe_date_format(date_format)}")
+    text = cell.strip()
+    try:
+        return _strptime_date(text, date_format)
+    except ValueError as exc:
+        expected = f"{_quoted(text)} is not a valid date in the site's format {describe_date_format(date_format)}"
+        # The shape matched but the calendar refuses it (31.02.2021): say so.
+        if str(exc).startswith(("time data", "unconverted data")):
+            raise CellError(CHECK_DATE, expected) from None
+        raise CellError(CHECK_DATE, f"{expected}: that day does not exist") from None
+
+
+@lru_cache(maxsize=8192)
+def _strptime_date(text: str, date_format: str) -> date:
+    """strptime is slow and exports repeat the same few dates thousands of times."""
+    return datetime.strptime(text, date_format).date()
+
+
+# --- numbers -----------------------------------------------------------------------------
+
+_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)")
+_INTEGER = re.compile(r"[+-]?\d+")
+_WHOLE_DECIMAL = re.compile(r"([+-]?\d+)\.0*")
+
+
+def _normalized_decimal(text: str, decimal: str) -> str:
+    """Text with the site's decimal separator turned into '.', refusing the other one."""
+    other = "," if decimal == "." else "."
+    if other in text:
+        raise CellError(CHECK_NUMBER, f'{_quoted(text)} is not a number in this site\'s format: the '
+                        f'decimal separator is "{decimal}" and "{other}" is not accepted '
+                        "(no thousands separators)")
+    return text.replace(",", ".") if decimal == "," else text
+
+
+def parse_number(cell: Cell, decimal: str) -> float:
+    """A number. Numeric xlsx cells are numbers already: no decimal-separator handling."""
+    if isinstance(cell, bool) or isinstance(cell, (date, time)):
+        raise CellError(CHECK_NUMBER, f"{_quoted(cell)} is not a number")
+    if isinstance(cell, (int, float)):
+        if cell != cell or cell in (float("inf"), float("-inf")):
+            raise CellError(CHECK_NUMBER, f"{_quoted(cell)} is not a number")
+        return float(cell)
+    text = cell.strip()
+    normalized = _normalized_decimal(text, decimal)
+    if not _NUMBER.fullmatch(normalized):
+        raise CellError(CHECK_NUMBER, f"{_quoted(text)} is not a number")
+    return float(normalized)
+
+
+def parse_integer(cell: Cell, decimal: str) -> int:
+    if isinstance(cell, bool) or isinstance(cell, (date, time)):
+        raise CellError(CHECK_INTEGER, f"{_quoted(cell)} is not a whole number")
+    if isinstance(cell, (int, float)):
+        if isinstance(cell, float) and not cell.is_integer():
+            raise CellError(CHECK_INTEGER, f"{_quoted(cell)} is not a whole number")
+        return int(cell)
+    text = cell.strip()
+    try:
+        normalized = _normalized_decimal(text, decimal)
+    except CellError as exc:
+        raise CellError(CHECK_INTEGER, exc.reason) from None
+    if _INTEGER.fullmatch(normalized):
+        return int(normalized)
+    if whole := _WHOLE_DECIMAL.fullmatch(normalized):
+        return int(whole.group(1))
+    raise CellError(CHECK_INTEGER, f"{_quoted(text)} is not a whole number")
+
+
+def parse_lab_value(cell: Cell, decimal: str) -> tuple[float, str | None]:
+    """'<0.5' -> (0.5, '<'): the number and the assay-limit qualifier, both kept."""
+    if not isinstance(cell, str):
+        return parse_number(cell, decimal), None
+    text = cell.strip()
+    for refused in _REFUSED_QUALIFIERS:
+        if text.startswith(refused):
+            raise CellError(CHECK_QUALIFIER, f'{_quoted(text)}: the qualifier "{refused}" is not '
+                            'accepted; use "<" (below the assay\'s limit) or ">" (above it)')
+    qualifier = text[0] if text[:1] in LAB_QUALIFIERS else None
+    return parse_number(text[1:].strip() if qualifier else text, decimal), qualifier
+
+
+# --- flags, terms, text ------------------------------------------------------------------
+
+_FLAGS = {"Y": True, "YES": True, "N": False, "NO": False}
+
+
+def parse_flag(cell: Cell) -> bool:
+    if isinstance(cell, bool):
+        return cell
+    if isinstance(cell, str) and cell.strip().upper() in _FLAGS:
+        return _FLAGS[cell.strip().upper()]
+    raise CellError(CHECK_FLAG, f"{_quoted(cell)} is not Y or N")
+
+
+def parse_text(cell: Cell) -> str:
+    return cell.strip() if isinstance(cell, str) else cell_text(cell)
+
+
+def parse_term(cell: Cell, allowed: tuple[str, ...]) -> str:
+    """A controlled term, matched ignoring case, returned in the spec's spelling."""
+    text = parse_text(cell)
+    for term in allowed:
+        if text.casefold() == term.casefold():
+            return term
+    raise CellError(CHECK_TERM, f"{_quoted(text)} is not one of {', '.join(allowed)}")
+
+
+# --- one cell of a spec column -----------------------------------------------------------
+
+_PARSERS: dict[str, Callable[[Cell, CellFormat], object]] = {
+    TEXT: lambda cell, fmt: parse_text(cell),
+    DATE: lambda cell, fmt: parse_date(cell, fmt.date_format),
+    NUMBER: lambda cell, fmt: parse_number(cell, fmt.decimal),
+    INTEGER: lambda cell, fmt: parse_integer(cell, fmt.decimal),
+    FLAG: lambda cell, fmt: parse_flag(cell),
+}
+
+
+def parse_cell(column: Column, cell: Cell, fmt: CellFormat,
+               parser: Callable[[Cell, CellFormat], object] | None = None) -> object:
+    """The typed value of `cell` for `column` (None when missing and optional).
+
+    `parser` replaces the column kind's parser where a column needs more than its kind
+    (the lab value and its qualifier)."""
+    if is_missing(cell):
+        if column.required:
+            written = "" if cell is None or not cell.strip() else f" ({_quoted(cell)})"
+            raise CellError(CHECK_REQUIRED, f"a value is required but the cell is empty{written}")
+        return None
+    value = (parser or _PARSERS[column.kind])(cell, fmt)
+    if column.allowed is None:
+        return value
+    if column.kind == TEXT:
+        return parse_term(value, column.allowed)
+    if str(value) not in column.allowed:
+        raise CellError(CHECK_TERM, f"{_quoted(cell)} is not one of {', '.join(column.allowed)}")
+    return value

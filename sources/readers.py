@@ -1,0 +1,323 @@
+"""Read one site export (CSV or xlsx) into typed raw rows and row errors (site-exports.md §2-§3).
+
+`open_export` reads only the header: whole-file problems (undecodable header, missing header,
+missing required column, duplicate column, empty file, not an xlsx) raise `FileRefused` there.
+Iterating the reader streams the rows in chunks, so memory stays bounded whatever the file
+size; a whole-file problem found later (an undecodable byte in line 90 000, broken CSV
+quoting) raises `FileRefused` during iteration, and the caller discards what it stored.
+
+Every data row ends either in `ParsedChunk.rows` or, with its reasons, in `ParsedChunk.errors`
+(one RowError per row: its check_name is the first problem's, its reason lists them all).
+A fully empty row (every cell blank) is not a data row: it is skipped, keeps its row number,
+and is counted in `ExportReader.empty_rows`.
+
+Columns outside the specification are dropped at the header: their cells are never parsed,
+never put in a row, an error reason or a raw_record. A header cell that is blank is such a
+column too ("(column N, no header)"); a value in a cell beyond the last header is a row error
+(the row is misaligned, typically a delimiter inside an unquoted value).
+
+Cross-field rules are left to `quality` (they need more than one cell or more than one row):
+ref_low < ref_high, end after start dates, NEUT/LYMPH <= WBC, reason required when withdrawn,
+subject_id unique in the file, plausibility limits. The reader checks what one cell (plus the
+file name) can tell: types, required values, controlled terms, site_id = the file's site,
+lab test code and unit. Ranges that depend on the file (birth_year up to the export year,
+dates after the export date) are quality.schemas rules. quality.schemas re-asserts required
+values and controlled terms on the typed rows: it is the contract of what may be stored,
+whichever reader produced the rows.
+"""
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO, Callable
+
+import openpyxl
+import pandas as pd
+
+from sources.domains import DOMAINS, Domain
+from sources.model import ExportName, FileRefused, InboxFile, ParsedChunk, RowError
+from sources.parsing import Cell, CellError, CellFormat, cell_text, is_missing, parse_cell, parse_lab_value, parse_text
+from sources.registry import SiteConfig, header_key
+from sources.units import convert_lab
+
+CHECK_SITE = "site_id.mismatch"
+CHECK_ROW_SHAPE = "parse.row_shape"
+
+# DuckDB type of raw.<domain> -> pandas dtype of ParsedChunk.rows (nullable where it matters;
+# DATE columns hold datetime.date objects or None).
+PANDAS_DTYPES = {"VARCHAR": object, "DATE": object, "INTEGER": "Int64", "DOUBLE": "Float64",
+                 "BOOLEAN": "boolean"}
+
+Rows = Iterator[tuple[int, list[Cell]]]   # (row number as a person sees it, cells); header = 1
+
+
+# --- row sources: a file -> numbered rows of cells ----------------------------------------
+
+def _decoded_lines(fh: BinaryIO, encoding: str) -> Iterator[str]:
+    """Decode line by line so an undecodable byte is reported with its line and offset.
+    Safe for both encodings: a newline byte never occurs inside a UTF-8 or GB18030 character."""
+    offset = 0
+    for number, raw in enumerate(fh, 1):
+        if number == 1:
+            if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+                raise FileRefused("the file is UTF-16 text (Excel 'Unicode text'); export it as "
+                                  f"CSV in {encoding} instead")
+            if encoding != "utf-8" and raw.startswith(b"\xef\xbb\xbf"):
+                raise FileRefused(f"the file starts with a UTF-8 byte-order mark, but the site's "
+                                  f"declared encoding is {encoding}: export it as {encoding}, or "
+                                  "correct the site's encoding in the site registry")
+        try:
+            text = raw.decode(encoding)
+        except UnicodeDecodeError as exc:
+            raise FileRefused(
+                f"the file is not valid {encoding} text: byte(s) {raw[exc.start:exc.end].hex(' ')} at "
+                f"byte offset {offset + exc.start} (line {number}) cannot be decoded; export the "
+                f"file as {encoding}, or correct the site's encoding in the site registry") from None
+        if "\x00" in text:
+            raise FileRefused(f"the file contains a NUL character (line {number}): it is not plain "
+                              f"{encoding} text (UTF-16 without byte-order mark, or a binary file?)")
+        offset += len(raw)
+        yield text.removeprefix("\ufeff") if number == 1 else text
+
+
+def _csv_rows(path: Path, site: SiteConfig) -> Rows:
+    with open(path, "rb") as fh:
+        reader = csv.reader(_decoded_lines(fh, site.encoding), delimiter=site.delimiter, strict=True)
+        number = 0
+        try:
+            for cells in reader:
+                number += 1
+                yield number, cells
+        except csv.Error as exc:
+            raise FileRefused(f"the file is not well-formed CSV near line {reader.line_num}: {exc} "
+                              "(check the quotes around values)") from None
+
+
+def _xlsx_rows(path: Path, site: SiteConfig) -> Rows:
+    """The first sheet's rows, numbered as in Excel. The sheet's declared dimensions are
+    ignored (some writers get them wrong, which would silently cut columns)."""
+    try:
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # zip, XML and content-type errors all mean: not an xlsx workbook
+        raise FileRefused(f"the file is not a valid xlsx workbook ({type(exc).__name__}: {exc}); "
+                          "save it from Excel as .xlsx, or export it as .csv") from None
+    try:
+        sheet = workbook.worksheets[0] if workbook.worksheets else None
+        if sheet is None or not hasattr(sheet, "iter_rows"):
+            raise FileRefused("the workbook's first sheet is not a worksheet of data")
+        sheet.reset_dimensions()
+        try:
+            for number, values in enumerate(sheet.iter_rows(min_row=1, values_only=True), 1):
+                yield number, list(values)
+        except Exception as exc:  # damaged sheet XML or zip member
+            raise FileRefused(f"the workbook's first sheet cannot be read ({type(exc).__name__}: {exc})") from None
+    finally:
+        workbook.close()
+
+
+ROW_SOURCES: dict[str, Callable[[Path, SiteConfig], Rows]] = {"csv": _csv_rows, "xlsx": _xlsx_rows}
+
+
+# --- header -------------------------------------------------------------------------------
+
+def _blank(cell: Cell) -> bool:
+    return cell is None or (isinstance(cell, str) and not cell.strip())
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where each spec column is in the file, and what is dropped."""
+    positions: dict[str, int]       # canonical column -> 0-based cell index
+    header_map: dict[str, str]      # the file's header -> canonical column
+    dropped_columns: list[str]      # headers outside the spec (never read)
+    width: int                      # header cells up to the last non-blank one
+
+
+def read_header(cells: list[Cell], domain: Domain, site: SiteConfig) -> Layout:
+    """Match the header row to the domain's columns: case and surrounding spaces ignored,
+    the site's aliases applied; the canonical name is always accepted too."""
+    texts = ["" if _blank(c) else str(cell_text(c)).replace("\ufeff", "").strip() for c in cells]
+    width = max((i + 1 for i, t in enumerate(texts) if t), default=0)
+    if width == 0:
+        raise FileRefused("the first row is empty: the first row must be the header (column names)")
+    aliases = site.aliases.get(domain.name, {})
+    lookup = {header_key(c): c for c in domain.spec_columns}
+    lookup.update({header_key(h): c for c, h in aliases.items()})
+    positions: dict[str, int] = {}
+    header_map: dict[str, str] = {}
+    dropped: list[str] = []
+    duplicates: list[str] = []
+    for i, text in enumerate(texts[:width]):
+        column = lookup.get(header_key(text)) if text else None
+        if column is None:
+            label = text or f"(column {i + 1}, no header)"
+            if label not in dropped:
+                dropped.append(label)
+        elif column in positions:
+            first = texts[positions[column]]
+            duplicates.append(f"{first!r} (column {positions[column] + 1}) and {text!r} (column {i + 1}) "
+                              f"are both {column}")
+        else:
+            positions[column] = i
+            header_map[text] = column
+    if duplicates:
+        raise FileRefused(f"duplicate columns: {'; '.join(duplicates)}")
+    if not positions:
+        # Not a header at all (data in row 1?): do not echo its cells, they may identify someone.
+        raise FileRefused(f"no header row: the first row names none of the columns of {domain.name} "
+                          f"(expected {', '.join(domain.spec_columns)})")
+    missing = [c for c in domain.required_columns if c not in positions]
+    if missing:
+        seen = ", ".join(t or "(blank)" for t in texts[:width])
+        hint = ", ".join(f"{c} = {h!r}" for c, h in aliases.items())
+        raise FileRefused(
+            f"required column(s) missing for {domain.name}: {', '.join(missing)}; headers found: {seen}"
+            + (f" (the site's declared aliases: {hint})" if hint else ""))
+    return Layout(positions, header_map, dropped, width)
+
+
+# --- rows ---------------------------------------------------------------------------------
+
+def _lab_value(cell: Cell, fmt: CellFormat) -> tuple[float, str | None]:
+    return parse_lab_value(cell, fmt.decimal)
+
+
+# Columns that need more than their kind's parser.
+COLUMN_PARSERS: dict[tuple[str, str], Callable[[Cell, CellFormat], object]] = {("labs", "value"): _lab_value}
+
+
+def _finish_labs(values: dict[str, object], cells: dict[str, Cell], name: ExportName) -> None:
+    """Canonical value and unit beside the value and unit as written (raises CellError)."""
+    if any(c not in values for c in ("test_code", "value", "unit")):
+        return  # one of them already failed: the row is refused for that reason
+    measured, qualifier = values["value"]
+    conversion = convert_lab(values["test_code"], measured, values["unit"],
+                             values.get("ref_low"), values.get("ref_high"))
+    values.update(
+        test_code=conversion.test_code, original_test_code=conversion.original_test_code,
+        value=conversion.value, value_qualifier=qualifier, unit=conversion.unit,
+        original_value=parse_text(cells["value"]), original_unit=conversion.original_unit,
+        conversion_factor=conversion.factor, ref_low=conversion.ref_low, ref_high=conversion.ref_high,
+    )
+
+
+# Row rules of a domain that need several cells of the row or the file name.
+ROW_RULES: dict[str, Callable[[dict[str, object], dict[str, Cell], ExportName], None]] = {
+    "labs": _finish_labs,
+}
+
+
+def _problem(exc: CellError, column: str) -> tuple[str, str]:
+    return exc.check, f"column {exc.column or column}: {exc.reason}"
+
+
+class ExportReader:
+    """Iterable of ParsedChunk for one export; see the module docstring for the guarantees."""
+
+    def __init__(self, file: InboxFile, name: ExportName, site: SiteConfig, layout: Layout, chunk_rows: int):
+        self.file = file
+        self.name = name
+        self.site = site
+        self.domain = name.domain
+        self.spec = DOMAINS[name.domain]
+        self.layout = layout
+        self.header_map = dict(layout.header_map)
+        self.dropped_columns = list(layout.dropped_columns)
+        self.chunk_rows = chunk_rows
+        self.empty_rows = 0
+        self._format = CellFormat(site.decimal, site.date_format)
+        # Per spec column: where it is in the row (None: absent, optional) and its parser.
+        self._plan = [(c, layout.positions.get(c.name), COLUMN_PARSERS.get((self.domain, c.name)))
+                      for c in self.spec.columns]
+        self._rule = ROW_RULES.get(self.domain)
+
+    def __iter__(self) -> Iterator[ParsedChunk]:
+        self.empty_rows = 0
+        records: list[dict[str, object]] = []
+        errors: list[RowError] = []
+        yielded = False
+        rows = ROW_SOURCES[self.name.ext](self.file.path, self.site)
+        try:
+            next(rows)  # the header, already matched by open_export
+            for number, cells in rows:
+                outcome = self._convert(number, cells)
+                if outcome is None:
+                    self.empty_rows += 1
+                    continue
+                (errors if isinstance(outcome, RowError) else records).append(outcome)
+                if len(records) + len(errors) >= self.chunk_rows:
+                    yield self._chunk(records, errors)
+                    records, errors, yielded = [], [], True
+            if records or errors or not yielded:
+                yield self._chunk(records, errors)
+        finally:
+            rows.close()
+
+    def _chunk(self, records: list[dict[str, object]], errors: list[RowError]) -> ParsedChunk:
+        columns = self.spec.raw_columns()
+        frame = pd.DataFrame({
+            c: pd.Series([r.get(c) for r in records], dtype=PANDAS_DTYPES[t]) for c, t in columns.items()
+        })
+        return ParsedChunk(rows=frame, errors=errors)
+
+    def _convert(self, number: int, cells: list[Cell]) -> dict[str, object] | RowError | None:
+        """One data row -> a raw record, a RowError, or None for a fully empty row."""
+        if all(_blank(c) for c in cells):
+            return None
+        width = len(cells)
+        spec_cells: dict[str, Cell] = {}
+        values: dict[str, object] = {}
+        problems: list[tuple[str, str]] = []
+        for column, position, parser in self._plan:
+            if position is None:  # an optional column the file does not have
+                values[column.name] = None
+                continue
+            cell = spec_cells[column.name] = cells[position] if position < width else None
+            try:
+                values[column.name] = parse_cell(column, cell, self._format, parser)
+            except CellError as exc:
+                problems.append(_problem(exc, column.name))
+        site_id = values.get("site_id")
+        if site_id is not None and str(site_id).upper() != self.name.site:
+            problems.append((CHECK_SITE, f'column site_id: "{site_id}" is not the site of the file '
+                             f"name ({self.name.site})"))
+        if self._rule is not None:
+            try:
+                self._rule(values, spec_cells, self.name)
+            except CellError as exc:
+                problems.append(_problem(exc, ""))
+        beyond = next((i for i in range(self.layout.width, width) if not _blank(cells[i])), None)
+        if beyond is not None:
+            delimiter = {"\t": "tab"}.get(self.site.delimiter, f'"{self.site.delimiter}"')
+            problems.insert(0, (CHECK_ROW_SHAPE, f"the row has a value in column {beyond + 1}, beyond the "
+                                f"{self.layout.width} columns of the header: the row may be misaligned "
+                                f"(a {delimiter} inside a value without quotes?)"))
+        if problems:
+            subject = spec_cells.get("subject_id")
+            return RowError(
+                source_row=number, check_name=problems[0][0], reason="; ".join(p[1] for p in problems),
+                raw_record={c: cell_text(spec_cells.get(c)) for c in self.spec.spec_columns},
+                subject_id=None if is_missing(subject) else parse_text(subject),
+            )
+        values["site_id"] = self.name.site
+        values.update(source_file=self.file.rel_path, source_sha256=self.file.sha256,
+                      source_row=number, export_date=self.name.export_date)
+        return values
+
+
+def open_export(file: InboxFile, name: ExportName, site: SiteConfig, chunk_rows: int = 50_000) -> ExportReader:
+    """Check the file as a whole and match its header; raises FileRefused with the reason."""
+    if chunk_rows < 1:
+        raise ValueError("chunk_rows must be at least 1")
+    if file.size == 0:
+        raise FileRefused("the file is empty (0 bytes)")
+    rows = ROW_SOURCES[name.ext](file.path, site)
+    try:
+        first = next(rows, None)
+    finally:
+        rows.close()
+    if first is None:
+        raise FileRefused("the file has no rows: a header row (column names) is required")
+    return ExportReader(file, name, site, read_header(first[1], DOMAINS[name.domain], site), chunk_rows)
