@@ -1,7 +1,6 @@
 """When loads run without anyone at the keyboard: the nightly schedule, the inbox sensor and
 the run-failure sensor that tells monitors. Schedules and sensors start RUNNING (Dagster's
 default is STOPPED, stack-notes pitfall 20), so enabling the daemon is enough."""
-from __future__ import annotations
 
 import hashlib
 import json
@@ -9,6 +8,7 @@ import os
 from pathlib import Path
 
 import dagster as dg
+from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition as JobTarget
 
 from orchestration.resources import WarehouseSettings
 
@@ -16,7 +16,7 @@ DEFAULT_CRON = "0 2 * * *"
 DEFAULT_TIMEZONE = "Asia/Shanghai"
 
 
-def nightly_schedule(job: dg.UnresolvedAssetJobDefinition) -> dg.ScheduleDefinition:
+def nightly_schedule(job: JobTarget) -> dg.ScheduleDefinition:
     return dg.ScheduleDefinition(
         name="nightly_load_schedule", job=job,
         cron_schedule=os.environ.get("ITP_SCHEDULE_CRON", DEFAULT_CRON),
@@ -31,7 +31,7 @@ def new_content(known: set[str], hashes: list[str]) -> list[str]:
     return sorted({h for h in hashes if h not in known})
 
 
-def inbox_sensor(job: dg.UnresolvedAssetJobDefinition) -> dg.SensorDefinition:
+def inbox_sensor(job: JobTarget) -> dg.SensorDefinition:
     @dg.sensor(name="inbox_sensor", job=job, minimum_interval_seconds=60,
                default_status=dg.DefaultSensorStatus.RUNNING,
                description="Starts a load when a file with new content appears in the inbox.")
@@ -53,7 +53,7 @@ def inbox_sensor(job: dg.UnresolvedAssetJobDefinition) -> dg.SensorDefinition:
     return _sensor
 
 
-def failure_sensor(job: dg.UnresolvedAssetJobDefinition) -> dg.SensorDefinition:
+def failure_sensor(job: JobTarget) -> dg.SensorDefinition:
     @dg.run_failure_sensor(name="load_failure_alert", monitored_jobs=[job],
                            default_status=dg.DefaultSensorStatus.RUNNING,
                            description="Tells the monitors (ITP_ALERT_URLS) that a load failed and why.")

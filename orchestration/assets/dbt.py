@@ -1,10 +1,11 @@
 """The dbt project as Dagster assets: staging -> intermediate -> marts, built into the load's
 candidate warehouse. dbt data tests become asset checks; error-severity ones block publishing.
 """
-from __future__ import annotations
 
 import json
 import os
+import subprocess
+import sys
 from functools import cache
 from pathlib import Path
 from typing import Any, Mapping
@@ -39,9 +40,11 @@ def dbt_project() -> DbtProject:
     models (prepare_if_dev only acts under `dagster dev`; CLI, tests and CI need this too)."""
     project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
     if _manifest_is_stale(project):
-        os.environ.setdefault("ITP_WAREHOUSE_PATH", PARSE_PLACEHOLDER)
-        os.environ.setdefault("DO_NOT_TRACK", "1")
-        project.preparer.prepare(project)
+        # Not project.preparer.prepare(): it looks for `dbt` on PATH, which cron and a
+        # non-activated venv do not have.
+        env = {"ITP_WAREHOUSE_PATH": PARSE_PLACEHOLDER, **os.environ, "DO_NOT_TRACK": "1"}
+        subprocess.run([dbt_executable(), "parse", "--quiet", "--project-dir", str(DBT_PROJECT_DIR),
+                        "--profiles-dir", str(DBT_PROJECT_DIR)], env=env, check=True)
     return project
 
 
@@ -49,7 +52,7 @@ class WarehouseTranslator(DagsterDbtTranslator):
     """Asset keys are <schema>/<model> (marts/endpoint_summary), as analysts name them; the
     group is the dbt folder (staging, intermediate, marts)."""
 
-    def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: DbtProject | None) -> dg.AssetSpec:
+    def get_asset_spec(self, manifest: Mapping[str, Any], unique_id: str, project: "DbtProject | None") -> dg.AssetSpec:
         spec = super().get_asset_spec(manifest, unique_id, project)
         props = self.get_resource_props(manifest, unique_id)
         if props["resource_type"] in ("model", "seed", "snapshot"):
@@ -86,7 +89,8 @@ def warehouse_dbt_models() -> dg.AssetsDefinition:
         yield from invocation.stream()
         run_results = invocation.get_artifact("run_results.json")
         with duckdb.connect(str(candidate)) as conn:
-            check_results.record(conn, check_results.dbt_results_from_run_results(run_results, load_id))
+            check_results.record(conn, check_results.dbt_results_from_run_results(
+                run_results, load_id, manifest=invocation.get_artifact("manifest.json")))
             conn.execute("CHECKPOINT")
         if not invocation.is_successful():
             failed = [r["unique_id"] for r in run_results.get("results", [])
@@ -99,5 +103,12 @@ def warehouse_dbt_models() -> dg.AssetsDefinition:
     return _models
 
 
+def dbt_executable() -> str:
+    """The dbt of this interpreter's environment: the venv need not be on PATH (cron, CLI)."""
+    beside = Path(sys.executable).parent / "dbt"
+    return str(beside) if beside.exists() else "dbt"
+
+
 def dbt_resource() -> DbtCliResource:
-    return DbtCliResource(project_dir=dbt_project(), profiles_dir=str(DBT_PROJECT_DIR))
+    return DbtCliResource(project_dir=dbt_project(), profiles_dir=str(DBT_PROJECT_DIR),
+                          dbt_executable=dbt_executable())

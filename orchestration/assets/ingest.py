@@ -1,6 +1,5 @@
 """Ingestion: the site exports of the inbox become raw.<domain> tables of a new candidate
 warehouse, each row checked (pandera, Great Expectations) on the way in."""
-from __future__ import annotations
 
 from datetime import datetime, timezone
 from pathlib import Path

@@ -1,6 +1,5 @@
 """Audit and publish: the last step of a load. Only a candidate whose error-severity checks all
 passed replaces the published warehouse; otherwise the last good warehouse stays."""
-from __future__ import annotations
 
 import dagster as dg
 import duckdb

@@ -1,0 +1,127 @@
+"""quality.site_query: the to-do list of site coordinators (endpoints.md §8).
+
+A query is one problem of one row: (site, domain, check, row key). The row key is the domain's
+key (`DOMAINS[d].key`) read from the quarantined record, not the row number, because every export
+is a full snapshot: the same bad row comes back next month at another row number and must keep
+the SAME query open rather than open a second one. A query resolves when the site's current
+snapshot no longer fails that check for that row (fixed or deleted at the site).
+
+Decision: a resolved query that fails again is RE-OPENED (same query_id; opened_load_id becomes
+the re-opening load, resolved_load_id is cleared), so one problem is one line for the site and
+its history is not split across ids. A row whose key cells are missing (e.g. no subject_id) has
+no stable identity; its key falls back to its row number in the file.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+import duckdb
+import pandas as pd
+
+from sources.domains import DOMAINS
+
+SITE_QUERY_DDL = """
+CREATE TABLE IF NOT EXISTS quality.site_query (
+  query_id VARCHAR PRIMARY KEY,
+  site_id VARCHAR,
+  subject_id VARCHAR,
+  domain VARCHAR NOT NULL,
+  check_name VARCHAR NOT NULL,
+  row_key VARCHAR NOT NULL,
+  message VARCHAR NOT NULL,
+  file_name VARCHAR,
+  source_row INTEGER,
+  status VARCHAR NOT NULL,
+  opened_load_id VARCHAR NOT NULL,
+  last_seen_load_id VARCHAR NOT NULL,
+  resolved_load_id VARCHAR
+)
+"""
+
+
+@dataclass(frozen=True)
+class SiteQueryUpdate:
+    opened: int      # new queries, and resolved ones that failed again
+    still_open: int  # open before this load and still failing
+    resolved: int
+
+
+def row_key(domain: str, raw_record: dict[str, str | None], source_row: int | None) -> str:
+    key = DOMAINS[domain].key
+    values = [raw_record.get(k) for k in key]
+    if any(v is None or str(v).strip() == "" for v in values):
+        return f"row {source_row}"
+    return "; ".join(f"{k}={str(v).strip()}" for k, v in zip(key, values))
+
+
+def query_id(site_id: str | None, domain: str, check_name: str, key: str) -> str:
+    text = "\x1f".join([site_id or "", domain, check_name, key])
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
+
+
+def _current_failures(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """One line per query identity among quarantine records of current snapshots."""
+    records = conn.execute(
+        """SELECT q.site_id, q.subject_id, q.domain, q.check_name, q.reason, q.raw_record,
+                  q.file_name, q.source_row
+           FROM quality.quarantine AS q
+           JOIN quality.file_manifest AS m ON m.sha256 = q.sha256 AND m.is_current
+           ORDER BY q.file_name, q.source_row, q.check_name""").df()
+    columns = ["query_id", "site_id", "subject_id", "domain", "check_name", "row_key", "message",
+               "file_name", "source_row"]
+    if records.empty:
+        return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
+    keys, ids = [], []
+    for r in records.itertuples(index=False):
+        raw = json.loads(r.raw_record) if r.raw_record else {}
+        source_row = None if pd.isna(r.source_row) else int(r.source_row)
+        k = row_key(r.domain, raw, source_row)
+        keys.append(k)
+        ids.append(query_id(r.site_id, r.domain, r.check_name, k))
+    records["row_key"], records["query_id"] = keys, ids
+    records = records.rename(columns={"reason": "message"})
+    # Same identity twice (e.g. both copies of a duplicated key): one query, first row shown.
+    return records.drop_duplicates("query_id", keep="first")[columns]
+
+
+def update_site_queries(conn: duckdb.DuckDBPyConnection, load_id: str) -> SiteQueryUpdate:
+    """Open, keep open, re-open or resolve queries from the current snapshots (idempotent for
+    one load_id)."""
+    failing = _current_failures(conn)
+    conn.register("failing_now", failing)
+    try:
+        before = dict(conn.execute(
+            """SELECT CASE WHEN s.status = 'open' AND s.opened_load_id <> ? THEN 'still_open'
+                           ELSE 'opened' END, count(*)
+               FROM failing_now AS f LEFT JOIN quality.site_query AS s USING (query_id)
+               GROUP BY 1""", [load_id]).fetchall())
+        resolved = conn.execute(
+            """SELECT count(*) FROM quality.site_query
+               WHERE status = 'open' AND query_id NOT IN (SELECT query_id FROM failing_now)""").fetchone()[0]
+        conn.execute(
+            """UPDATE quality.site_query AS s SET
+                 status = 'open',
+                 opened_load_id = CASE WHEN s.status = 'resolved' THEN ? ELSE s.opened_load_id END,
+                 resolved_load_id = NULL,
+                 last_seen_load_id = ?,
+                 subject_id = f.subject_id, message = f.message,
+                 file_name = f.file_name, source_row = f.source_row
+               FROM failing_now AS f WHERE s.query_id = f.query_id""", [load_id, load_id])
+        conn.execute(
+            """INSERT INTO quality.site_query (query_id, site_id, subject_id, domain, check_name,
+                 row_key, message, file_name, source_row, status, opened_load_id,
+                 last_seen_load_id, resolved_load_id)
+               SELECT query_id, site_id, subject_id, domain, check_name, row_key, message,
+                 file_name, CAST(source_row AS INTEGER), 'open', ?, ?, NULL
+               FROM failing_now
+               WHERE query_id NOT IN (SELECT query_id FROM quality.site_query)""", [load_id, load_id])
+        conn.execute(
+            """UPDATE quality.site_query SET status = 'resolved', resolved_load_id = ?
+               WHERE status = 'open' AND query_id NOT IN (SELECT query_id FROM failing_now)""",
+            [load_id])
+    finally:
+        conn.unregister("failing_now")
+    return SiteQueryUpdate(opened=int(before.get("opened", 0)), still_open=int(before.get("still_open", 0)),
+                           resolved=int(resolved))

@@ -1,0 +1,127 @@
+"""Great Expectations lab suite on a real warehouse: plausibility limits of the seed (below,
+at, above), NEUT/LYMPH above WBC, and a site whose platelets look like a unit mix-up.
+
+One GE run for the module (GE is slow to import); each test reads one aspect of it."""
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+
+from quality.expectations import DIFFERENTIAL, PLAUSIBILITY, SITE_DISTRIBUTION, run_lab_expectations
+from quality.quarantine import move_to_quarantine
+from sources.study_parameters import lab_tests
+from tests.quality.loads import lab, load_file, manifest_counts, new_warehouse
+
+EXPORT = date(2021, 6, 30)
+PLT, CREAT = lab_tests()["PLT"], lab_tests()["CREAT"]
+NORMAL_PLT = [80.0, 120.0, 150.0, 180.0, 210.0]
+
+
+def _plt_series(site: str, values: list[float]) -> list[dict]:
+    return [lab(f"{site}-{i:03d}", date(2021, 3, 1) + timedelta(days=i), "PLT", v, "10^9/L")
+            for i, v in enumerate(values)]
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("gx")
+    conn = new_warehouse(tmp / "candidate.duckdb")
+    day = date(2021, 5, 1)
+    rows_a = _plt_series("AAA", NORMAL_PLT) + [
+        lab("AAA-100", day, "PLT", PLT.plausible_high, "10^9/L"),                      # row 7: at the limit
+        lab("AAA-101", day, "PLT", PLT.plausible_high + 0.5, "10^9/L"),                # row 8: above
+        lab("AAA-102", day, "PLT", PLT.plausible_low - 0.1, "10^9/L"),                 # row 9: below
+        lab("AAA-103", day, "CREAT", CREAT.plausible_low, "umol/L"),                   # row 10: at the low limit
+        lab("AAA-104", day, "CREAT", CREAT.plausible_low - 0.1, "mg/dL", original_value="0.0554",
+            original_unit="mg/dL", conversion_factor=88.42),                           # row 11: below, converted
+        lab("AAA-105", day, "WBC", 8.0, "10^9/L"),                                     # row 12
+        lab("AAA-105", day, "NEUT", 12.0, "10^9/L"),                                   # row 13: above WBC
+        lab("AAA-105", day, "LYMPH", 8.0, "10^9/L"),                                   # row 14: equal: fine
+        lab("AAA-106", day, "NEUT", 30.0, "10^9/L"),                                   # row 15: no WBC: fine
+        lab("AAA-105", day + timedelta(days=1), "LYMPH", 9.0, "10^9/L"),               # row 16: other date: fine
+    ]
+    files = [
+        load_file(conn, "labs", "AAA", EXPORT, rows_a, load_id="L1"),
+        load_file(conn, "labs", "BBB", EXPORT, _plt_series("BBB", NORMAL_PLT), load_id="L1"),
+        load_file(conn, "labs", "CCC", EXPORT, _plt_series("CCC", NORMAL_PLT), load_id="L1"),
+        # DDD declared /uL for counts already in 10^9/L: plausible, but 1000x too low
+        load_file(conn, "labs", "DDD", EXPORT, [
+            {**r, "value": r["value"] / 1000, "original_value": str(int(r["value"])), "original_unit": "/uL",
+             "conversion_factor": 0.001} for r in _plt_series("DDD", NORMAL_PLT)], load_id="L1"),
+    ]
+    outcome = run_lab_expectations(conn, load_id="L1", sha256s=[f.sha256 for f in files],
+                                   docs_dir=tmp / "data_docs" / "L1")
+    yield conn, files, outcome
+    conn.close()
+
+
+def _failures(outcome, check_name):
+    f = outcome.failures
+    return f[f["check_name"] == check_name].sort_values("source_row")
+
+
+def test_plausibility_limits_of_the_seed_are_inclusive(run):
+    conn, files, outcome = run
+    failed = _failures(outcome, PLAUSIBILITY)
+    assert list(failed["source_row"]) == [8, 9, 11]
+    assert set(failed["source_sha256"]) == {files[0].sha256}
+    reasons = list(failed["reason"])
+    assert reasons[0] == ("PLT value 2000.5 10^9/L is outside the plausible range 0 to 2000 10^9/L; "
+                          "it cannot be a real measurement")
+    assert reasons[1].startswith("PLT value -0.1 10^9/L is outside the plausible range 0 to 2000")
+    assert reasons[2].startswith("CREAT value 4.9 umol/L (written as 0.0554 mg/dL) is outside the "
+                                 "plausible range 5 to 3000 umol/L")
+
+
+def test_neutrophils_above_wbc_of_the_same_sample(run):
+    _, files, outcome = run
+    failed = _failures(outcome, DIFFERENTIAL)
+    assert list(failed["source_row"]) == [13]
+    assert failed["reason"].iloc[0] == ("NEUT 12 10^9/L is above WBC 8 10^9/L of the same subject on "
+                                        "sample_date 2021-05-01; a part of the white cells cannot exceed their total")
+
+
+def test_check_results_count_rows_per_test(run):
+    _, _, outcome = run
+    by_key = {(r.check_name, r.target): r for r in outcome.check_results}
+    plt = by_key[(PLAUSIBILITY, "raw.labs (PLT)")]
+    assert (plt.rows_checked, plt.rows_failed, plt.passed, plt.severity) == (23, 2, False, "warn")
+    assert by_key[(PLAUSIBILITY, "raw.labs (WBC)")].passed
+    diff = by_key[(DIFFERENTIAL, "raw.labs (NEUT, LYMPH vs WBC)")]
+    assert (diff.rows_failed, diff.passed) == (1, False)
+
+
+def test_unit_mix_up_is_a_warning_naming_the_site(run):
+    _, files, outcome = run
+    site_checks = [r for r in outcome.check_results if r.check_name == SITE_DISTRIBUTION]
+    assert [(r.target, r.severity, r.rows_checked, r.rows_failed) for r in site_checks] == [
+        ("raw.labs (PLT)", "warn", 4, 1)]
+    details = site_checks[0].details
+    assert details.startswith("site DDD: median PLT 0.15 10^9/L (n=5) is 1000x lower than the median "
+                              "of the other sites")
+    assert "AAA" not in details
+    # a warning quarantines nothing of DDD
+    assert files[3].sha256 not in set(outcome.failures["source_sha256"])
+
+
+def test_data_docs_are_written_for_the_load(run):
+    _, _, outcome = run
+    index = outcome.data_docs_index
+    assert index is not None and index.name == "index.html" and index.parent.name == "L1"
+    html = index.read_text(encoding="utf-8")
+    assert "lab_rows" in html and "lab_site_medians" in html
+
+
+def test_failures_move_to_quarantine_and_counts_add_up(run):
+    conn, files, outcome = run
+    assert move_to_quarantine(conn, "labs", outcome.failures, "L1") == 4
+    assert manifest_counts(conn, files[0].file_path) == (15, 11, 4)
+    assert manifest_counts(conn, files[3].file_path) == (5, 5, 0)
+
+
+def test_files_without_lab_rows_run_nothing(tmp_path):
+    conn = new_warehouse(tmp_path / "w.duckdb")
+    outcome = run_lab_expectations(conn, load_id="L0", sha256s=["not-a-lab-file"], docs_dir=tmp_path / "docs")
+    assert outcome.failures.empty and outcome.check_results == [] and outcome.data_docs_index is None
+    assert not (tmp_path / "docs").exists()
