@@ -69,6 +69,23 @@ def cmd_rollback(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_status(args: argparse.Namespace) -> int:
+    from orchestration.status import print_status
+
+    return print_status(args.home.resolve())
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from orchestration.report import build_report
+
+    home = args.home.resolve()
+    out = (args.out or home / "reports").resolve()
+    paths = build_report(home / "warehouse.duckdb", out, suppress_below=args.suppress_below)
+    for p in paths:
+        print(p)
+    return 0
+
+
 def cmd_queries(args: argparse.Namespace) -> int:
     import duckdb
 
@@ -106,6 +123,17 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("rollback", help="publish again the previous warehouse version")
     p.add_argument("--home", type=Path, required=True)
     p.set_defaults(func=cmd_rollback)
+
+    p = sub.add_parser("status", help="last loads, what they published, open queries, failed checks")
+    p.add_argument("--home", type=Path, required=True)
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("report", help="the study report (HTML and PDF) from the published warehouse")
+    p.add_argument("--home", type=Path, required=True)
+    p.add_argument("--out", type=Path, help="output folder (default HOME/reports)")
+    p.add_argument("--suppress-below", type=int, default=0, metavar="N",
+                   help="show counts below N as <N (reports leaving the study team)")
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("queries", help="write the open site queries (CSV or xlsx by extension)")
     p.add_argument("--home", type=Path, required=True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -67,15 +67,23 @@ class IntakeReport:
         return [f for f in self.files if f.status == status]
 
 
-def _order(files: list[InboxFile], registry: SiteRegistry) -> list[tuple[InboxFile, ExportName | FileRefused]]:
+def _order(files: list[InboxFile], registry: SiteRegistry, today: date) -> list[tuple[InboxFile, ExportName | FileRefused]]:
     """Parse names first, then process snapshots oldest first, so that within one load the
     newest export of a site and domain ends current and nothing is wrongly `superseded`."""
     parsed: list[tuple[InboxFile, ExportName | FileRefused]] = []
     for f in files:
         try:
-            parsed.append((f, parse_file_name(f.name, registry)))
+            name = parse_file_name(f.name, registry)
         except FileRefused as refused:
             parsed.append((f, refused))
+            continue
+        if name.export_date > today + timedelta(days=1):
+            # It would stay the current snapshot until that date: a typo, never a real cut.
+            # (One day of slack: a site ahead of UTC may already be on tomorrow's date.)
+            parsed.append((f, FileRefused(f"export date {name.export_date} in the file name is in "
+                                          f"the future (today is {today})")))
+        else:
+            parsed.append((f, name))
 
     def key(item: tuple[InboxFile, ExportName | FileRefused]) -> tuple:
         f, name = item
@@ -135,7 +143,7 @@ def ingest_inbox(conn: duckdb.DuckDBPyConnection, inbox: Path, registry: SiteReg
         if not known.seen(rel_path, sha256):
             record(ManifestEntry(rel_path, "refused", reason, sha256=sha256), None)
 
-    for f, name in _order(files, registry):
+    for f, name in _order(files, registry, loaded_at.date()):
         if known.seen(f.rel_path, f.sha256):
             continue  # not a new arrival: a second load of the same inbox changes nothing
         if (first := known.path_of(f.sha256)) is not None:

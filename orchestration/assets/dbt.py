@@ -14,6 +14,7 @@ import dagster as dg
 import duckdb
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
+from orchestration.faults import fault_point
 from orchestration.publishing import reject_candidate
 from orchestration.resources import WarehouseSettings
 from quality import check_results
@@ -87,6 +88,7 @@ def warehouse_dbt_models() -> dg.AssetsDefinition:
         dbt_vars = _load_vars(candidate, load_id)
         invocation = dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context, raise_on_error=False)
         yield from invocation.stream()
+        fault_point("dbt")
         run_results = invocation.get_artifact("run_results.json")
         with duckdb.connect(str(candidate)) as conn:
             check_results.record(conn, check_results.dbt_results_from_run_results(

@@ -7,6 +7,7 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
+from orchestration.faults import fault_point
 from orchestration.publishing import create_candidate
 from orchestration.resources import WarehouseSettings
 from quality import intake
@@ -71,6 +72,7 @@ def site_exports(context: dg.AssetExecutionContext, warehouse: WarehouseSettings
         previous_cutoff = intake.last_cutoff(conn)
         report = intake.ingest_inbox(conn, Path(warehouse.inbox), registry,
                                      load_id, datetime.now(timezone.utc).replace(tzinfo=None))
+        fault_point("ingest")
         cutoff = intake.resolve_cutoff(conn, warehouse.cutoff)
         if not report.files and cutoff == previous_cutoff:
             context.log.info("No new file in the inbox and the same cutoff: nothing to publish.")
@@ -78,6 +80,7 @@ def site_exports(context: dg.AssetExecutionContext, warehouse: WarehouseSettings
             candidate.unlink(missing_ok=True)
             return
         lab = intake.run_post_intake_checks(conn, report, home.data_docs(load_id))
+        fault_point("checks")
         intake.start_load_log(conn, report, cutoff)
         conn.execute("CHECKPOINT")
         summary = intake.check_summary(conn, load_id)

@@ -6,6 +6,7 @@ import duckdb
 
 from orchestration.alerting import alert_urls
 from orchestration.assets.dbt import warehouse_dbt_models
+from orchestration.faults import fault_point
 from orchestration.publishing import publish, reject_candidate
 from orchestration.resources import WarehouseSettings
 from quality import gate, intake, site_queries
@@ -44,6 +45,7 @@ def build_published_asset() -> dg.AssetsDefinition:
             raise dg.Failure(description="load not published: " + "; ".join(decision.reasons)
                              + (f" (the rejected candidate is kept at {kept})" if kept else ""),
                              allow_retries=False)
+        fault_point("publish")
         version = publish(home, load_id, keep_versions=warehouse.keep_versions)
         alert_sent = _alert_load_findings(home, load_id)
         return dg.MaterializeResult(metadata={
