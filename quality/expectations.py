@@ -275,7 +275,9 @@ def run_lab_expectations(conn: duckdb.DuckDBPyConnection, *, load_id: str, sha25
         failures: list[tuple] = []
         for sha in lab_files:
             frame = conn.execute(LAB_ROWS_SQL, {"sha": sha}).df()
-            failures += _validate_file(run, frame, f"{load_id} {frame['source_file'].iloc[0]}", tallies)
+            # GE stores runs under their names: no path separators (the inbox has sub-folders).
+            run_name = f"{load_id} {frame['source_file'].iloc[0]}".replace("/", "__").replace("\\", "__")
+            failures += _validate_file(run, frame, run_name, tallies)
         results = _tally_results(load_id, tallies)
         results += _validate_site_medians(run, conn, load_id, lab_files, max_ratio)
         index = run.publish_docs(Path(docs_dir))

@@ -181,9 +181,10 @@ def ingest_inbox(conn: duckdb.DuckDBPyConnection, inbox: Path, registry: SiteReg
 
 
 def default_cutoff(conn: duckdb.DuckDBPyConnection) -> date | None:
-    """endpoints.md §1: the latest export date seen (among stored snapshots)."""
+    """endpoints.md §1: the latest export date seen. A `duplicate` counts: an unchanged
+    cumulative export under a newer date (same bytes) still says the data hold up to then."""
     row = conn.execute(
-        "SELECT max(export_date) FROM quality.file_manifest WHERE status IN ('loaded', 'superseded')"
+        "SELECT max(export_date) FROM quality.file_manifest WHERE status <> 'refused'"
     ).fetchone()
     return row[0] if row else None
 
