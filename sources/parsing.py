@@ -20,6 +20,13 @@ Decisions where site-exports.md is silent (documented once, here):
   column is an error (an Excel serial number is not interpreted).
 - Controlled terms are matched ignoring case and surrounding spaces and stored in the spec's
   spelling (e.g. "On_Treatment" -> "on_treatment").
+- Hostile text (`check_text_cell`, every kind of column): a cell longer than Excel's limit of
+  32,767 characters cannot come from a spreadsheet; a control character (an escape sequence,
+  a bell; tab and line breaks are allowed) is not text a person typed and would reach the
+  terminals and alerts that show the value; an xlsx formula or a text that spreadsheet
+  programs run as a formula (`=`, and in text columns also `+`, `-`, `@`, OWASP "CSV
+  injection") would run on the computers of whoever opens an export of the warehouse, and its
+  value is not the site's data anyway. Each is a row error, never silently cleaned.
 """
 from __future__ import annotations
 
@@ -44,6 +51,14 @@ CHECK_INTEGER = "parse.integer"
 CHECK_FLAG = "parse.flag"
 CHECK_TERM = "controlled_term"
 CHECK_QUALIFIER = "parse.qualifier"
+CHECK_TOO_LONG = "parse.too_long"
+CHECK_CONTROL = "parse.control_character"
+CHECK_FORMULA = "parse.formula"
+
+MAX_CELL_CHARS = 32_767      # Excel's limit for one cell
+FORMULA_PREFIXES = {TEXT: ("=", "+", "-", "@")}   # other kinds: only "=" ("-5" is a number)
+_CONTROL_CHAR = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+EXCERPT_CHARS = 60
 
 LAB_QUALIFIERS = ("<", ">")
 _REFUSED_QUALIFIERS = ("<=", ">=", "≤", "≥", "=<", "=>")
@@ -92,6 +107,29 @@ def is_missing(cell: Cell) -> bool:
 
 def _quoted(cell: Cell) -> str:
     return f'"{cell_text(cell)}"'
+
+
+def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
+    """A long value cut for a sentence, saying how long it really was."""
+    return text if len(text) <= limit else f"{text[:limit]}... ({len(text)} characters)"
+
+
+def check_text_cell(cell: Cell, kind: str) -> None:
+    """Refuse a text cell that no site export should hold (see the module docstring)."""
+    if not isinstance(cell, str) or is_missing(cell):
+        return  # "-" and "." are missing-value tokens (site-exports.md §2), not formulas
+    if len(cell) > MAX_CELL_CHARS:
+        raise CellError(CHECK_TOO_LONG, f"the value is {len(cell)} characters long; a cell holds at most "
+                        f"{MAX_CELL_CHARS:,} characters (Excel's limit): the value is not shown here")
+    if control := _CONTROL_CHAR.search(cell):
+        raise CellError(CHECK_CONTROL, f"the value contains an invisible control character "
+                        f"(U+{ord(control.group()):04X}) at position {control.start() + 1}: remove it")
+    text = cell.strip()
+    prefix = next((p for p in FORMULA_PREFIXES.get(kind, ("=",)) if text.startswith(p)), None)
+    if prefix is not None:
+        raise CellError(CHECK_FORMULA, f'"{excerpt(text)}" starts with "{prefix}", so spreadsheet programs '
+                        "would run it as a formula; the warehouse accepts values only: type the value "
+                        "itself (or paste values over a formula) and export again")
 
 
 # --- dates -------------------------------------------------------------------------------
@@ -264,6 +302,7 @@ def parse_cell(column: Column, cell: Cell, fmt: CellFormat,
             written = "" if cell is None or not cell.strip() else f" ({_quoted(cell)})"
             raise CellError(CHECK_REQUIRED, f"a value is required but the cell is empty{written}")
         return None
+    check_text_cell(cell, column.kind)
     value = (parser or _PARSERS[column.kind])(cell, fmt)
     if column.allowed is None:
         return value

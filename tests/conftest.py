@@ -46,3 +46,15 @@ sites:
     decimal: "."
     date_format: "%Y-%m-%d"
 """
+
+
+@pytest.fixture(scope="session")
+def demo_home(tmp_path_factory) -> Path:
+    """One real `itp-warehouse demo` per test session (generator, checks, dbt, publish);
+    every test that needs the demo warehouse shares it, read-only."""
+    home = tmp_path_factory.mktemp("demo") / "home"
+    proc = cli("demo", "--home", str(home))
+    if proc.returncode != 0:
+        pytest.fail("itp-warehouse demo failed:\n" + "\n".join((proc.stdout + proc.stderr).splitlines()[-40:]))
+    (home / "demo_stdout.txt").write_text(proc.stdout)
+    return home

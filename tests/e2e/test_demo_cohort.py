@@ -1,0 +1,141 @@
+"""The demo cohort through the whole pipeline: the marts reproduce endpoints.md §9 and, subject
+by subject, the truth the generator planted; planted problems land where they should."""
+from __future__ import annotations
+
+import csv
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+
+# endpoints.md §9 (first report of the study), as (endpoint, timepoint) -> (n, denominator, pct).
+SECTION_9 = {
+    ("exposure_ge_3m", "all"): (76, 76, 100.0),
+    ("exposure_gt_6m", "all"): (51, 76, 67.1),
+    ("exposure_ge_12m", "all"): (30, 76, 39.5),
+    ("withdrawn", "all"): (5, 76, 6.6),
+    ("withdrawn", "no_response"): (2, 76, 2.6),
+    ("withdrawn", "adverse_event"): (0, 76, 0.0),
+    ("withdrawn", "other"): (3, 76, 3.9),
+    ("bleeding_any", "baseline"): (50, 68, 73.5),
+    ("bleeding_any", "month_3"): (42, 68, 61.8),
+    ("conmed_baseline", "all"): (63, 76, 82.9),
+    ("conmed_reduced", "month_3_to_6"): (23, 63, 36.5),
+    ("lab_grade1plus", "ALT"): (0, 76, 0.0),
+    ("lab_grade1plus", "AST"): (0, 76, 0.0),
+    ("lab_grade1plus", "LYMPH"): (0, 76, 0.0),
+}
+
+
+@pytest.fixture(scope="module")
+def warehouse(demo_home: Path):
+    conn = duckdb.connect(str(demo_home / "warehouse.duckdb"), read_only=True)
+    yield conn
+    conn.close()
+
+
+def _summary(conn) -> dict[tuple[str, str], tuple]:
+    rows = conn.execute("SELECT endpoint, timepoint, n, denominator, pct FROM marts.endpoint_summary").fetchall()
+    return {(e, t): (n, d, None if p is None else float(p)) for e, t, n, d, p in rows}
+
+
+def _truth(home: Path) -> list[dict[str, str]]:
+    with open(home / "truth" / "subjects.csv", encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def test_demo_prints_the_endpoint_summary(demo_home):
+    out = (demo_home / "demo_stdout.txt").read_text()
+    assert "Endpoint summary" in out
+    assert "conmed_reduced" in out and "36.5" in out
+
+
+@pytest.mark.parametrize("key", list(SECTION_9), ids=lambda k: "/".join(k))
+def test_endpoint_summary_reproduces_section_9(warehouse, key):
+    assert _summary(warehouse)[key] == SECTION_9[key]
+
+
+def test_bleeding_stays_below_baseline_every_month(warehouse):
+    summary = _summary(warehouse)
+    baseline = summary[("bleeding_any", "baseline")][2]
+    monthly = [summary[("bleeding_any", f"month_{k}")][2] for k in range(1, 13)]
+    assert all(p < baseline for p in monthly), monthly
+
+
+def test_glucocorticoids_and_rituximab_are_reduced_most_often(warehouse):
+    summary = _summary(warehouse)
+    by_class = {t.removesuffix("_month_3_to_6"): v[0] for (e, t), v in summary.items()
+                if e == "conmed_reduced" and t != "month_3_to_6"}
+    top_two = sorted(by_class, key=by_class.get, reverse=True)[:2]
+    assert set(top_two) == {"glucocorticoid", "rituximab"}, by_class
+
+
+def test_summary_equals_the_generators_oracle_everywhere(warehouse, demo_home):
+    with open(demo_home / "truth" / "endpoint_summary.csv", encoding="utf-8", newline="") as fh:
+        oracle = {(r["endpoint"], r["timepoint"]): (int(r["n"]), int(r["denominator"]),
+                                                    None if r["pct"] == "" else float(r["pct"]))
+                  for r in csv.DictReader(fh)}
+    summary = _summary(warehouse)
+    assert len(oracle) > 40
+    assert {k: summary.get(k) for k in oracle} == oracle
+
+
+def test_every_subject_matches_the_planted_truth(warehouse, demo_home):
+    initial = {r[0]: r[1:] for r in warehouse.execute(
+        "SELECT subject_id, best_response, response_day, confirmed FROM marts.endpoint_initial_response").fetchall()}
+    duration = {r[0]: r[1:] for r in warehouse.execute(
+        "SELECT subject_id, start_date, loss_date, duration_days, censored FROM marts.endpoint_response_duration"
+    ).fetchall()}
+    mismatches = []
+    treated = [t for t in _truth(demo_home) if t["treated"] == "true"]
+    for t in treated:
+        s = t["subject_id"]
+        want_initial = (t["initial_response"], int(t["response_day"]) if t["response_day"] else None)
+        got = initial.get(s)
+        if got is None or (got[0], got[1]) != want_initial:
+            mismatches.append((s, "initial", want_initial, got))
+        if t["initial_response"] in ("CR", "R") and (got is None or str(got[2]).lower() != t["confirmed"]):
+            mismatches.append((s, "confirmed", t["confirmed"], got))
+        if t["or_start_date"]:
+            want = (t["or_start_date"], t["loss_date"] or None, int(t["duration_days"]), t["censored"] == "true")
+            got_d = duration.get(s)
+            got_d = got_d and (got_d[0].isoformat(), got_d[1] and got_d[1].isoformat(), got_d[2], got_d[3])
+            if got_d != want:
+                mismatches.append((s, "duration", want, got_d))
+        elif s in duration:
+            mismatches.append((s, "duration", None, duration[s]))
+    assert len(treated) == 76
+    assert not mismatches, mismatches[:10]
+
+
+def test_planted_bad_rows_are_quarantined_with_the_expected_check(warehouse, demo_home):
+    planted = json.loads((demo_home / "truth" / "planted.json").read_text())
+    expected = {(i["bad_in"][-1]["file"], i["bad_in"][-1]["row"], i["expected_check"])
+                for i in planted["items"] if i["kind"] == "bad_row"}
+    got = set(warehouse.execute(
+        """SELECT q.file_name, q.source_row, q.check_name FROM quality.quarantine AS q
+           JOIN quality.file_manifest AS m ON m.sha256 = q.sha256 AND m.is_current""").fetchall())
+    assert got == expected
+
+
+def test_resend_is_a_duplicate_and_counts_add_up(warehouse):
+    resend = warehouse.execute(
+        "SELECT status FROM quality.file_manifest WHERE file_path = 'resend/PKUPH_labs_20220531.csv'").fetchone()
+    assert resend == ("duplicate",)
+    bad = warehouse.execute(
+        """SELECT count(*) FROM quality.file_manifest
+           WHERE status IN ('loaded', 'superseded') AND rows_read <> rows_accepted + rows_quarantined""").fetchone()
+    assert bad == (0,)
+
+
+def test_identifier_columns_never_reach_the_warehouse(warehouse, demo_home):
+    planted = json.loads((demo_home / "truth" / "planted.json").read_text())
+    values = [v for i in planted["items"] if i["kind"] == "identifier_columns"
+              for row in i["values"] for v in row.values()]
+    dropped = warehouse.execute(
+        "SELECT count(*) FROM quality.file_manifest WHERE dropped_columns IS NOT NULL").fetchone()[0]
+    assert dropped > 0
+    data = (demo_home / "warehouse.duckdb").read_bytes()
+    leaked = [v for v in values if v.encode("utf-8") in data]
+    assert values and not leaked, leaked[:5]
