@@ -1,0 +1,355 @@
+{#- n and denominator of every endpoint x timepoint row of endpoints.md §7. Each family starts
+    from its full list of timepoints (months, classes, tests) so a row exists even when its
+    denominator is 0. -#}
+
+with
+
+subjects as (
+
+    select * from {{ ref('dim_subject') }}
+    where is_treated
+
+),
+
+initial_responses as (
+
+    select * from {{ ref('endpoint_initial_response') }}
+
+),
+
+patient_months as (
+
+    select * from {{ ref('patient_month') }}
+
+),
+
+treatment_months as (
+
+    select * from {{ ref('int_treatment_months_enumerated') }}
+    where treatment_month <= {{ var('report_months') }}
+
+),
+
+lab_results as (
+
+    select * from {{ ref('fct_lab_result') }}
+    where is_post_baseline
+
+),
+
+ctcae_tests as (
+
+    select distinct test_code from {{ ref('ctcae_v5_grades') }}
+
+),
+
+drug_classes as (
+
+    select drug_class from {{ ref('drug_classes') }}
+    where is_itp_medication
+
+),
+
+conmed_periods as (
+
+    select * from {{ ref('int_conmed_periods_timed') }}
+
+),
+
+conmed_period_ends as (
+
+    select * from {{ ref('int_conmed_period_ends_classified') }}
+
+),
+
+adverse_events as (
+
+    select * from {{ ref('int_adverse_events_timed') }}
+    where is_treatment_emergent
+
+),
+
+---------- disposition and exposure: denominator = treated subjects
+
+disposition_counts as (
+
+    select 'treated' as endpoint, 'all' as timepoint,
+        count(*) as n, count(*) as denominator
+    from subjects
+
+    union all
+    select 'exposure_ge_3m', 'all',
+        sum(case when exposure_days >= {{ var('exposure_3m_days') }} then 1 else 0 end), count(*)
+    from subjects
+
+    union all
+    select 'exposure_gt_6m', 'all',
+        sum(case when exposure_days > {{ var('exposure_6m_days') }} then 1 else 0 end), count(*)
+    from subjects
+
+    union all
+    select 'exposure_ge_12m', 'all',
+        sum(case when exposure_days >= {{ var('exposure_12m_days') }} then 1 else 0 end), count(*)
+    from subjects
+
+    union all
+    select 'withdrawn', 'all',
+        sum(case when current_status = 'withdrawn' then 1 else 0 end), count(*)
+    from subjects
+
+    union all
+    select 'withdrawn', 'no_response',
+        sum(case when current_status = 'withdrawn' and withdrawal_reason = 'no_response' then 1 else 0 end), count(*)
+    from subjects
+
+    union all
+    select 'withdrawn', 'adverse_event',
+        sum(case when current_status = 'withdrawn' and withdrawal_reason = 'adverse_event' then 1 else 0 end), count(*)
+    from subjects
+
+    union all
+    select 'withdrawn', 'other',
+        sum(case
+            when current_status = 'withdrawn'
+                and coalesce(withdrawal_reason, 'other') not in ('no_response', 'adverse_event') then 1
+            else 0
+        end), count(*)
+    from subjects
+
+),
+
+---------- platelet response: denominator = subjects with a baseline (and a sample in the month)
+
+initial_response_counts as (
+
+    select 'initial_or' as endpoint, 'day14' as timepoint,
+        sum(case when best_response in ('CR', 'R') then 1 else 0 end) as n,
+        sum(case when baseline_plt is not null then 1 else 0 end) as denominator
+    from initial_responses
+
+    union all
+    select 'initial_cr', 'day14',
+        sum(case when best_response = 'CR' then 1 else 0 end),
+        sum(case when baseline_plt is not null then 1 else 0 end)
+    from initial_responses
+
+),
+
+monthly_response_counts as (
+
+    select 'response_or' as endpoint, treatment_months.timepoint,
+        sum(case when patient_months.best_response in ('CR', 'R') then 1 else 0 end) as n,
+        sum(case when patient_months.best_response in ('CR', 'R', 'NR') then 1 else 0 end) as denominator
+    from treatment_months
+    left join patient_months
+        on treatment_months.treatment_month = patient_months.treatment_month
+    where treatment_months.treatment_month >= 1
+    group by treatment_months.timepoint
+
+    union all
+    select 'response_cr', treatment_months.timepoint,
+        sum(case when patient_months.best_response = 'CR' then 1 else 0 end),
+        sum(case when patient_months.best_response in ('CR', 'R', 'NR') then 1 else 0 end)
+    from treatment_months
+    left join patient_months
+        on treatment_months.treatment_month = patient_months.treatment_month
+    where treatment_months.treatment_month >= 1
+    group by treatment_months.timepoint
+
+),
+
+---------- bleeding: denominator = subjects assessed in the window
+
+bleeding_counts as (
+
+    select 'bleeding_any' as endpoint, treatment_months.timepoint,
+        sum(case when patient_months.any_bleeding then 1 else 0 end) as n,
+        sum(case when patient_months.any_bleeding is not null then 1 else 0 end) as denominator
+    from treatment_months
+    left join patient_months
+        on treatment_months.treatment_month = patient_months.treatment_month
+    group by treatment_months.timepoint
+
+),
+
+---------- concomitant ITP medication
+
+baseline_users as (
+
+    select distinct conmed_periods.site_id, conmed_periods.subject_id, conmed_periods.drug_class
+    from conmed_periods
+    inner join subjects
+        on conmed_periods.site_id = subjects.site_id
+        and conmed_periods.subject_id = subjects.subject_id
+    where conmed_periods.is_baseline_use
+
+),
+
+reducers as (
+
+    select distinct site_id, subject_id, baseline_drug_class as drug_class
+    from conmed_period_ends
+    where is_reduced_or_stopped
+
+),
+
+conmed_subjects as (
+
+    select distinct site_id, subject_id
+    from baseline_users
+
+),
+
+reducer_subjects as (
+
+    select distinct site_id, subject_id
+    from reducers
+
+),
+
+conmed_counts as (
+
+    select 'conmed_baseline' as endpoint, 'all' as timepoint,
+        (select count(*) from conmed_subjects) as n,
+        (select count(*) from subjects) as denominator
+
+    union all
+    select 'conmed_reduced', 'month_3_to_6',
+        sum(case when reducer_subjects.subject_id is not null then 1 else 0 end),
+        count(*)
+    from conmed_subjects
+    left join reducer_subjects
+        on conmed_subjects.site_id = reducer_subjects.site_id
+        and conmed_subjects.subject_id = reducer_subjects.subject_id
+
+    union all
+    select 'conmed_reduced', drug_classes.drug_class || '_month_3_to_6',
+        sum(case when reducers.subject_id is not null then 1 else 0 end),
+        count(baseline_users.subject_id)
+    from drug_classes
+    left join baseline_users
+        on drug_classes.drug_class = baseline_users.drug_class
+    left join reducers
+        on baseline_users.site_id = reducers.site_id
+        and baseline_users.subject_id = reducers.subject_id
+        and baseline_users.drug_class = reducers.drug_class
+    group by drug_classes.drug_class
+
+),
+
+---------- adverse events (treatment-emergent): denominator = treated subjects
+
+adverse_event_subjects as (
+
+    select
+        site_id,
+        subject_id,
+        max(case when ctcae_grade >= {{ var('severe_min_grade') }} then 1 else 0 end) as has_severe,
+        max(case when is_serious then 1 else 0 end) as has_serious,
+        max(case when is_related then 1 else 0 end) as has_related
+    from adverse_events
+    group by site_id, subject_id
+
+),
+
+adverse_event_counts as (
+
+    select 'ae_any' as endpoint, 'all' as timepoint,
+        sum(case when adverse_event_subjects.subject_id is not null then 1 else 0 end) as n,
+        count(*) as denominator
+    from subjects
+    left join adverse_event_subjects
+        on subjects.site_id = adverse_event_subjects.site_id
+        and subjects.subject_id = adverse_event_subjects.subject_id
+
+    union all
+    select 'ae_grade3plus', 'all', sum(coalesce(adverse_event_subjects.has_severe, 0)), count(*)
+    from subjects
+    left join adverse_event_subjects
+        on subjects.site_id = adverse_event_subjects.site_id
+        and subjects.subject_id = adverse_event_subjects.subject_id
+
+    union all
+    select 'ae_serious', 'all', sum(coalesce(adverse_event_subjects.has_serious, 0)), count(*)
+    from subjects
+    left join adverse_event_subjects
+        on subjects.site_id = adverse_event_subjects.site_id
+        and subjects.subject_id = adverse_event_subjects.subject_id
+
+    union all
+    select 'ae_related', 'all', sum(coalesce(adverse_event_subjects.has_related, 0)), count(*)
+    from subjects
+    left join adverse_event_subjects
+        on subjects.site_id = adverse_event_subjects.site_id
+        and subjects.subject_id = adverse_event_subjects.subject_id
+
+    union all
+    select 'ae_led_to_withdrawal', 'all',
+        sum(case when current_status = 'withdrawn' and withdrawal_reason = 'adverse_event' then 1 else 0 end),
+        count(*)
+    from subjects
+
+),
+
+---------- lab safety: denominator = subjects with a post-baseline result of the test
+
+lab_subjects as (
+
+    select site_id, subject_id, test_code, max(ctcae_grade) as worst_grade
+    from lab_results
+    group by site_id, subject_id, test_code
+
+),
+
+lab_counts as (
+
+    select 'lab_grade1plus' as endpoint, ctcae_tests.test_code as timepoint,
+        sum(case when lab_subjects.worst_grade >= 1 then 1 else 0 end) as n,
+        count(lab_subjects.subject_id) as denominator
+    from ctcae_tests
+    left join lab_subjects
+        on ctcae_tests.test_code = lab_subjects.test_code
+    group by ctcae_tests.test_code
+
+    union all
+    select 'lab_grade3plus', ctcae_tests.test_code,
+        sum(case when lab_subjects.worst_grade >= {{ var('severe_min_grade') }} then 1 else 0 end),
+        count(lab_subjects.subject_id)
+    from ctcae_tests
+    left join lab_subjects
+        on ctcae_tests.test_code = lab_subjects.test_code
+    group by ctcae_tests.test_code
+
+),
+
+unioned as (
+
+    select * from disposition_counts
+    union all
+    select * from initial_response_counts
+    union all
+    select * from monthly_response_counts
+    union all
+    select * from bleeding_counts
+    union all
+    select * from conmed_counts
+    union all
+    select * from adverse_event_counts
+    union all
+    select * from lab_counts
+
+),
+
+final as (
+
+    select
+        cast(endpoint as {{ dbt.type_string() }}) as endpoint,
+        cast(timepoint as {{ dbt.type_string() }}) as timepoint,
+        cast(coalesce(n, 0) as {{ dbt.type_int() }}) as n,
+        cast(coalesce(denominator, 0) as {{ dbt.type_int() }}) as denominator
+
+    from unioned
+
+)
+
+select * from final

@@ -1,0 +1,103 @@
+{#- The subject spine: every subject seen in any current snapshot, so that a subject missing
+    from the subjects export (an orphan) still reaches dim_subject, flagged, instead of
+    silently vanishing from the endpoints. -#}
+
+with
+
+subjects as (
+
+    select * from {{ ref('stg_site_exports__subjects') }}
+
+),
+
+dosing_periods as (
+
+    select * from {{ ref('stg_site_exports__dosing_periods') }}
+
+),
+
+lab_results as (
+
+    select * from {{ ref('stg_site_exports__lab_results') }}
+
+),
+
+bleeding_assessments as (
+
+    select * from {{ ref('stg_site_exports__bleeding_assessments') }}
+
+),
+
+conmed_periods as (
+
+    select * from {{ ref('stg_site_exports__conmed_periods') }}
+
+),
+
+adverse_events as (
+
+    select * from {{ ref('stg_site_exports__adverse_events') }}
+
+),
+
+disposition_events as (
+
+    select * from {{ ref('stg_site_exports__disposition_events') }}
+
+),
+
+subject_keys as (
+
+    select site_id, subject_id from subjects
+    union
+    select site_id, subject_id from dosing_periods
+    union
+    select site_id, subject_id from lab_results
+    union
+    select site_id, subject_id from bleeding_assessments
+    union
+    select site_id, subject_id from conmed_periods
+    union
+    select site_id, subject_id from adverse_events
+    union
+    select site_id, subject_id from disposition_events
+
+),
+
+-- A subject listed twice in one export (a warn test on staging reports it): the later row
+-- of the file wins.
+subjects_ranked as (
+
+    select
+        subjects.*,
+        row_number() over (
+            partition by subjects.site_id, subjects.subject_id
+            order by subjects.source_row desc
+        ) as recency_rank
+
+    from subjects
+
+),
+
+final as (
+
+    select
+        subject_keys.site_id,
+        subject_keys.subject_id,
+        subjects_ranked.sex,
+        subjects_ranked.birth_year,
+        subjects_ranked.diagnosis_date,
+        subjects_ranked.enrollment_date,
+        subjects_ranked.subject_id is not null as is_in_subjects_export,
+        subjects_ranked.source_file,
+        subjects_ranked.source_row
+
+    from subject_keys
+    left join subjects_ranked
+        on subject_keys.site_id = subjects_ranked.site_id
+        and subject_keys.subject_id = subjects_ranked.subject_id
+        and subjects_ranked.recency_rank = 1
+
+)
+
+select * from final

@@ -1,0 +1,78 @@
+with
+
+platelet_days as (
+
+    select * from {{ ref('int_platelet_days_classified') }}
+
+),
+
+response_starts as (
+
+    select
+        site_id,
+        subject_id,
+        min(sample_date) as start_date
+
+    from platelet_days
+    where response_rank >= 2
+    group by site_id, subject_id
+
+),
+
+losses as (
+
+    select
+        response_starts.site_id,
+        response_starts.subject_id,
+        min(platelet_days.sample_date) as loss_date
+
+    from response_starts
+    inner join platelet_days
+        on response_starts.site_id = platelet_days.site_id
+        and response_starts.subject_id = platelet_days.subject_id
+        and platelet_days.sample_date > response_starts.start_date
+        and platelet_days.is_loss_start
+    group by response_starts.site_id, response_starts.subject_id
+
+),
+
+last_samples as (
+
+    select
+        site_id,
+        subject_id,
+        max(sample_date) as last_sample_date
+
+    from platelet_days
+    group by site_id, subject_id
+
+),
+
+final as (
+
+    select
+        response_starts.site_id,
+        response_starts.subject_id,
+        response_starts.start_date,
+        start_days.study_day as start_study_day,
+        start_days.response as start_response,
+        losses.loss_date,
+        last_samples.last_sample_date,
+        {{ dbt.datediff('response_starts.start_date', 'coalesce(losses.loss_date, last_samples.last_sample_date)', 'day') }} as duration_days,
+        losses.loss_date is null as censored
+
+    from response_starts
+    inner join platelet_days as start_days
+        on response_starts.site_id = start_days.site_id
+        and response_starts.subject_id = start_days.subject_id
+        and response_starts.start_date = start_days.sample_date
+    left join losses
+        on response_starts.site_id = losses.site_id
+        and response_starts.subject_id = losses.subject_id
+    left join last_samples
+        on response_starts.site_id = last_samples.site_id
+        and response_starts.subject_id = last_samples.subject_id
+
+)
+
+select * from final

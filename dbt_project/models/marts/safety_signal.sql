@@ -1,0 +1,195 @@
+{#- Safety signals for monitors (endpoints.md §6 item 4), one row per signal, subject and
+    date; several findings of one signal on the same day keep the worst one and count the
+    others in n_findings. Every record up to the cutoff counts, baseline included: monitors
+    see the study day in `detail`. -#}
+
+with
+
+lab_results as (
+
+    select * from {{ ref('fct_lab_result') }}
+    where not is_after_cutoff
+
+),
+
+conmed_periods as (
+
+    select * from {{ ref('int_conmed_periods_timed') }}
+    where start_date <= {{ cutoff_date() }}
+
+),
+
+adverse_events as (
+
+    select * from {{ ref('int_adverse_events_timed') }}
+    where not is_after_cutoff
+
+),
+
+---------- findings; severity orders findings of one signal and day (higher = worse)
+
+transaminase_findings as (
+
+    select
+        site_id,
+        subject_id,
+        'transaminase_ge_100' as signal,
+        sample_date as signal_date,
+        value,
+        value as severity,
+        test_code || ' ' || cast(value as {{ dbt.type_string() }}) || ' ' || unit
+            || ' on study day ' || coalesce(cast(study_day as {{ dbt.type_string() }}), '?')
+            || ' (signal: >= {{ var("transaminase_signal_ul") }} U/L, the drug label''s guide value for stopping iguratimod)' as detail,
+        source_file,
+        source_sha256,
+        source_row
+
+    from lab_results
+    where test_code in ('ALT', 'AST')
+      and value >= {{ var('transaminase_signal_ul') }}
+
+),
+
+neutropenia_findings as (
+
+    select
+        site_id,
+        subject_id,
+        'neutropenia_grade3plus' as signal,
+        sample_date as signal_date,
+        value,
+        -value as severity,
+        'NEUT ' || cast(value as {{ dbt.type_string() }}) || ' ' || unit
+            || ' on study day ' || coalesce(cast(study_day as {{ dbt.type_string() }}), '?')
+            || ' (signal: < {{ var("neut_signal_below") }} x10^9/L, CTCAE grade >= 3)' as detail,
+        source_file,
+        source_sha256,
+        source_row
+
+    from lab_results
+    where test_code = 'NEUT'
+      and value < {{ var('neut_signal_below') }}
+
+),
+
+leukopenia_findings as (
+
+    select
+        site_id,
+        subject_id,
+        'leukopenia_grade3plus' as signal,
+        sample_date as signal_date,
+        value,
+        -value as severity,
+        'WBC ' || cast(value as {{ dbt.type_string() }}) || ' ' || unit
+            || ' on study day ' || coalesce(cast(study_day as {{ dbt.type_string() }}), '?')
+            || ' (signal: < {{ var("wbc_signal_below") }} x10^9/L, CTCAE grade >= 3)' as detail,
+        source_file,
+        source_sha256,
+        source_row
+
+    from lab_results
+    where test_code = 'WBC'
+      and value < {{ var('wbc_signal_below') }}
+
+),
+
+warfarin_findings as (
+
+    select
+        site_id,
+        subject_id,
+        'warfarin_conmed' as signal,
+        start_date as signal_date,
+        daily_dose as value,
+        coalesce(daily_dose, 0) as severity,
+        'concomitant drug ''' || drug_name || ''' (' || drug_class || ') from ' || cast(start_date as {{ dbt.type_string() }})
+            || coalesce(' to ' || cast(end_date as {{ dbt.type_string() }}), ', ongoing')
+            || ': warfarin is contraindicated with iguratimod' as detail,
+        source_file,
+        source_sha256,
+        source_row
+
+    from conmed_periods
+    where {% for pattern in var('warfarin_name_patterns') -%}
+        lower(drug_name) like '%{{ pattern | lower }}%'{% if not loop.last %} or {% endif %}
+    {%- endfor %}
+
+),
+
+adverse_event_findings as (
+
+    select
+        site_id,
+        subject_id,
+        'ae_grade3plus' as signal,
+        onset_date as signal_date,
+        cast(ctcae_grade as {{ type_double() }}) as value,
+        cast(ctcae_grade as {{ type_double() }}) as severity,
+        'adverse event ''' || ae_term || ''' CTCAE grade ' || cast(ctcae_grade as {{ dbt.type_string() }})
+            || case when is_serious then ', serious' else '' end
+            || case when is_related then ', related to iguratimod' else '' end
+            || ', onset ' || cast(onset_date as {{ dbt.type_string() }}) as detail,
+        source_file,
+        source_sha256,
+        source_row
+
+    from adverse_events
+    where ctcae_grade >= {{ var('ae_signal_min_grade') }}
+
+),
+
+findings as (
+
+    select * from transaminase_findings
+    union all
+    select * from neutropenia_findings
+    union all
+    select * from leukopenia_findings
+    union all
+    select * from warfarin_findings
+    union all
+    select * from adverse_event_findings
+
+),
+
+ranked as (
+
+    select
+        findings.*,
+        row_number() over (
+            partition by findings.site_id, findings.subject_id, findings.signal, findings.signal_date
+            order by findings.severity desc, findings.source_file, findings.source_row
+        ) as severity_rank,
+        count(*) over (
+            partition by findings.site_id, findings.subject_id, findings.signal, findings.signal_date
+        ) as n_findings
+
+    from findings
+
+),
+
+final as (
+
+    select
+        site_id,
+        subject_id,
+        signal,
+        signal_date,
+        value,
+        case
+            when n_findings > 1
+                then detail || ' (+' || cast(n_findings - 1 as {{ dbt.type_string() }}) || ' more on the same day)'
+            else detail
+        end as detail,
+        n_findings,
+        source_file,
+        source_sha256,
+        source_row
+
+    from ranked
+    where severity_rank = 1
+
+)
+
+select * from final

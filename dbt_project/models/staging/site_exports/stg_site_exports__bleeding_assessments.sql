@@ -1,0 +1,40 @@
+with
+
+source as (
+
+    select * from {{ source('site_exports', 'bleeding') }}
+
+),
+
+current_files as (
+
+    {{ current_snapshot_files('bleeding') }}
+
+),
+
+renamed as (
+
+    select
+        ---------- ids
+        source.site_id,
+        source.subject_id,
+
+        ---------- dates
+        cast(source.assessment_date as date) as assessment_date,
+
+        ---------- numerics
+        cast(source.who_grade as {{ dbt.type_int() }}) as who_grade,
+
+        ---------- provenance
+        source.source_file,
+        source.source_sha256,
+        source.source_row,
+        source.export_date
+
+    from source
+    inner join current_files
+        on source.source_sha256 = current_files.sha256
+
+)
+
+select * from renamed
