@@ -76,13 +76,33 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from orchestration.report import build_report
+    from orchestration.report import ReportError, build_report
 
     home = args.home.resolve()
     out = (args.out or home / "reports").resolve()
-    paths = build_report(home / "warehouse.duckdb", out, suppress_below=args.suppress_below)
+    try:
+        paths = build_report(home / "warehouse.duckdb", out, suppress_below=args.suppress_below)
+    except (ReportError, ValueError) as exc:
+        print(f"report not built: {exc}", file=sys.stderr)
+        return 1
     for p in paths:
         print(p)
+    return 0
+
+
+def cmd_docs(args: argparse.Namespace) -> int:
+    import subprocess
+
+    from orchestration.dbt_docs import generate_docs
+
+    home = args.home.resolve()
+    try:
+        index = generate_docs(home, (args.out or home / "docs").resolve())
+    except (FileNotFoundError, subprocess.CalledProcessError) as exc:
+        detail = getattr(exc, "stdout", "") or ""
+        print(f"docs not generated: {exc}\n{detail[-2000:]}", file=sys.stderr)
+        return 1
+    print(f"dbt docs (table dictionary, lineage, tests): {index}")
     return 0
 
 
@@ -134,6 +154,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--suppress-below", type=int, default=0, metavar="N",
                    help="show counts below N as <N (reports leaving the study team)")
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("docs", help="dbt docs of the warehouse (every mart and column) as one HTML file")
+    p.add_argument("--home", type=Path, required=True)
+    p.add_argument("--out", type=Path, help="output folder (default HOME/docs)")
+    p.set_defaults(func=cmd_docs)
 
     p = sub.add_parser("queries", help="write the open site queries (CSV or xlsx by extension)")
     p.add_argument("--home", type=Path, required=True)

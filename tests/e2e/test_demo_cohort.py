@@ -139,3 +139,22 @@ def test_identifier_columns_never_reach_the_warehouse(warehouse, demo_home):
     data = (demo_home / "warehouse.duckdb").read_bytes()
     leaked = [v for v in values if v.encode("utf-8") in data]
     assert values and not leaked, leaked[:5]
+
+
+def test_dbt_docs_describe_every_mart_for_analysts(demo_home, tmp_path):
+    from tests.conftest import cli
+
+    proc = cli("docs", "--home", str(demo_home), "--out", str(tmp_path))
+    assert proc.returncode == 0, proc.stderr
+    catalog = json.loads((tmp_path / "catalog.json").read_text())
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    marts = {n["name"]: n for n in manifest["nodes"].values()
+             if n["resource_type"] == "model" and n["schema"] == "marts"}
+    assert {"dim_subject", "fct_lab_result", "patient_month", "endpoint_initial_response",
+            "endpoint_response_duration", "endpoint_summary", "safety_signal"} <= set(marts)
+    undocumented = [f"{m}.{c}" for m, n in marts.items() if not n["description"]
+                    for c in [""]] + [f"{m}.{c}" for m, n in marts.items()
+                                      for c, col in n["columns"].items() if not col["description"]]
+    assert not undocumented, undocumented
+    assert any(k.endswith("endpoint_summary") for k in catalog["nodes"])
+    assert (tmp_path / "static_index.html").stat().st_size > 100_000

@@ -1,0 +1,103 @@
+"""`marts.endpoint_summary` as the report uses it: look-ups by (endpoint, timepoint), report
+labels, and the cells that print one endpoint row.
+
+Every endpoint cell carries data-endpoint / data-timepoint / data-field so a reader can check
+the report against the mart row by row. The index remembers which rows a section printed; the
+rest (an endpoint added to the mart after this report was written) still get printed, in a
+last table, rather than silently left out.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from orchestration.report.cells import Cell, Suppression
+from orchestration.report.warehouse import EndpointRow
+
+ENDPOINT_LABELS = {
+    "treated": "Treated (has a Day 1)",
+    "exposure_ge_3m": "Exposure ≥ 3 months",
+    "exposure_gt_6m": "Exposure > 6 months",
+    "exposure_ge_12m": "Exposure ≥ 12 months",
+    "withdrawn": "Withdrawn",
+    "initial_or": "Overall response (CR or R) by Day 14",
+    "initial_cr": "Complete response (CR) by Day 14",
+    "response_or": "Overall response (CR or R)",
+    "response_cr": "Complete response (CR)",
+    "bleeding_any": "Any bleeding (WHO grade ≥ 1)",
+    "conmed_baseline": "Concomitant ITP medication at baseline",
+    "conmed_reduced": "Reduced or stopped between months 3 and 6",
+    "ae_any": "Any adverse event",
+    "ae_grade3plus": "Adverse event of CTCAE grade ≥ 3",
+    "ae_serious": "Serious adverse event",
+    "ae_related": "Adverse event related to iguratimod",
+    "ae_led_to_withdrawal": "Adverse event leading to withdrawal",
+    "lab_grade1plus": "Post-baseline CTCAE grade ≥ 1",
+    "lab_grade3plus": "Post-baseline CTCAE grade ≥ 3",
+}
+
+REASON_LABELS = {
+    "all": "all reasons",
+    "no_response": "no response",
+    "adverse_event": "adverse event",
+    "other": "other reasons",
+}
+
+MONTH = re.compile(r"^month_(\d+)$")
+CLASS_SUFFIX = "_month_3_to_6"
+
+
+def month_number(timepoint: str) -> int | None:
+    match = MONTH.match(timepoint)
+    return int(match.group(1)) if match else None
+
+
+def timepoint_label(timepoint: str) -> str:
+    k = month_number(timepoint)
+    if k is not None:
+        return f"Month {k}"
+    return {"all": "all", "day14": "Day 14", "baseline": "Baseline (month 0)",
+            "month_3_to_6": "Months 3 to 6"}.get(timepoint, timepoint)
+
+
+def endpoint_label(endpoint: str) -> str:
+    return ENDPOINT_LABELS.get(endpoint, endpoint)
+
+
+@dataclass
+class EndpointIndex:
+    rows: list[EndpointRow]
+    _used: set[tuple[str, str]] = field(default_factory=set)
+
+    def get(self, endpoint: str, timepoint: str) -> EndpointRow | None:
+        """The row, marked as printed by the caller."""
+        for row in self.rows:
+            if row.endpoint == endpoint and row.timepoint == timepoint:
+                self._used.add((endpoint, timepoint))
+                return row
+        return None
+
+    def timepoints(self, endpoint: str) -> list[str]:
+        return [r.timepoint for r in self.rows if r.endpoint == endpoint]
+
+    def months(self, endpoint: str) -> list[int]:
+        """The treatment months the mart reports for an endpoint, in order."""
+        return sorted(k for k in map(month_number, self.timepoints(endpoint)) if k is not None)
+
+    def unused(self) -> list[EndpointRow]:
+        return sorted((r for r in self.rows if (r.endpoint, r.timepoint) not in self._used),
+                      key=lambda r: (r.endpoint, r.timepoint))
+
+
+def endpoint_cells(fmt: Suppression, row: EndpointRow | None, *, endpoint: str, timepoint: str,
+                   fields: tuple[str, ...] = ("n", "denominator", "pct")) -> list[Cell]:
+    """The cells of one endpoint row; a row missing from the mart prints as 'not reported'."""
+    if row is None:
+        return [Cell("not reported", "text") for _ in fields]
+    ids = {"endpoint": endpoint, "timepoint": timepoint}
+    cells = {
+        "n": fmt.count(row.n, **ids, field="n"),
+        "denominator": fmt.count(row.denominator, **ids, field="denominator"),
+        "pct": fmt.pct(row.pct, row.n, row.denominator, **ids, field="pct"),
+    }
+    return [cells[f] for f in fields]

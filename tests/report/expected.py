@@ -1,0 +1,33 @@
+"""How the report prints a mart value (the tests' own statement of the format, not the
+report's code): integers as digits, pct with one decimal, null pct as n/a."""
+from __future__ import annotations
+
+from decimal import Decimal
+
+
+def count_text(n: int) -> str:
+    return str(n)
+
+
+def pct_text(pct: Decimal | float | None) -> str:
+    return "n/a" if pct is None else f"{Decimal(str(pct)).quantize(Decimal('0.1'))}"
+
+
+def endpoint_field_text(row: tuple, field: str) -> str:
+    """row = (n, denominator, pct) of marts.endpoint_summary."""
+    n, denominator, pct = row
+    return {"n": count_text(n), "denominator": count_text(denominator), "pct": pct_text(pct)}[field]
+
+
+def endpoint_figure_mismatches(parsed, rows: list[tuple]) -> list[str]:
+    """Every (endpoint, timepoint) row of the mart must print its n and pct, identically
+    wherever it appears; returns what does not (empty = the report holds the mart's figures)."""
+    problems = []
+    for endpoint, timepoint, n, denominator, pct in rows:
+        for field in ("n", "pct"):
+            shown = {c.text for c in parsed.where(endpoint=endpoint, timepoint=timepoint, field=field)}
+            expected = endpoint_field_text((n, denominator, pct), field)
+            if shown != {expected}:
+                problems.append(f"{endpoint}/{timepoint} {field}: expected {expected}, "
+                                f"report shows {shown or 'nothing'}")
+    return problems
