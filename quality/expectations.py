@@ -42,8 +42,6 @@ DIFFERENTIAL_TESTS = ("NEUT", "LYMPH")
 TOTAL_TEST = "WBC"
 ROW_INDEX = ["source_sha256", "source_row"]
 SITE_INDEX = ["site_id", "test_code"]
-# Fallback until dbt_project.yml vars holds `lab_site_median_max_ratio` (the place constants live).
-DEFAULT_SITE_MEDIAN_MAX_RATIO = 10.0
 
 LAB_ROWS_SQL = f"""
 SELECT l.source_sha256, l.source_row, l.source_file, l.site_id, l.subject_id, l.sample_date,
@@ -82,7 +80,7 @@ class LabExpectationsOutcome:
 
 
 def site_median_max_ratio() -> float:
-    return float(study_vars().get("lab_site_median_max_ratio", DEFAULT_SITE_MEDIAN_MAX_RATIO))
+    return float(study_vars()["lab_site_median_max_ratio"])
 
 
 @dataclass

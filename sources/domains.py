@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from sources.study_parameters import drug_classes
+
 # Column kinds of the spec; each maps to one parser in sources.parsing and one DuckDB type.
 TEXT, DATE, NUMBER, INTEGER, FLAG = "text", "date", "number", "integer", "flag"
 
@@ -72,7 +74,7 @@ WITHDRAWAL_REASONS = (
     "no_response", "adverse_event", "epidemic", "financial",
     "lost_to_follow_up", "patient_decision", "other",
 )
-DRUG_CLASSES = ("glucocorticoid", "rituximab", "tpo_ra", "ivig", "immunosuppressant", "other")
+DRUG_CLASSES = drug_classes()
 
 DOMAINS: dict[str, Domain] = {
     d.name: d

@@ -76,3 +76,9 @@ def lab_units() -> dict[tuple[str, str], LabUnit]:
         lu = LabUnit(r["test_code"], r["unit"], r["stored_test_code"], float(r["factor"]))
         out[(lu.test_code, normalize_unit(lu.unit))] = lu
     return out
+
+
+@cache
+def drug_classes() -> tuple[str, ...]:
+    """Concomitant-drug classes of site-exports.md §3 (seed drug_classes.csv)."""
+    return tuple(r["drug_class"] for r in _read_seed("drug_classes"))

@@ -1,4 +1,6 @@
-{#- endpoints.md §7 lists the rows of endpoint_summary; each endpoint must have all its
+{{ config(meta={'dagster': {'ref': {'name': 'endpoint_summary'}}}) }}
+{#- (the meta attaches this check to endpoint_summary in Dagster; it also reads two seeds)
+    endpoints.md §7 lists the rows of endpoint_summary; each endpoint must have all its
     timepoints even when their denominator is 0. -#}
 {%- set months = var('report_months') -%}
 with expected as (

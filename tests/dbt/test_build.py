@@ -15,6 +15,7 @@ def test_every_node_succeeded_and_unit_tests_ran(built):
 
 def test_the_orphan_subject_is_reported_by_a_warn_test(built):
     warned = sorted(r["unique_id"].split(".")[2] for r in built.results if r["status"] == "warn")
-    # S12 has dosing and labs but is missing from the subjects export.
-    assert warned == ["accepted_values_dim_subject_is_in_subjects_export__True",
-                      "accepted_values_int_subjects_unioned_is_in_subjects_export__True"]
+    # S12 has dosing and labs but is missing from the subjects export: reported, not dropped.
+    assert len(warned) == 2
+    assert warned[0].startswith("accepted_values_dim_subject_is_in_subjects_export")
+    assert warned[1].startswith("accepted_values_int_subjects_unioned_is_in_subjects_export")
