@@ -169,9 +169,11 @@ def ingest_inbox(conn: duckdb.DuckDBPyConnection, inbox: Path, registry: SiteReg
             continue
         except Exception as exc:  # an unreadable file must never stop the other files
             conn.execute("ROLLBACK")
-            log.exception("file %s could not be read", f.rel_path)
-            record(ManifestEntry(f.rel_path, "refused", f"file could not be read: {type(exc).__name__}: {exc}",
-                               name.site, name.domain, f.sha256), name)
+            # The exception text may quote a cell (an identifier): only its type is kept.
+            log.error("file %s could not be stored: %s", f.rel_path, type(exc).__name__)
+            record(ManifestEntry(f.rel_path, "refused",
+                                 f"the file could not be stored ({type(exc).__name__}); nothing of it was "
+                                 "loaded: send it to the warehouse team", name.site, name.domain, f.sha256), name)
             continue
         record(out, name)
         manifest.refresh_current(conn)

@@ -9,6 +9,9 @@ a reason for the manifest: nothing in the inbox disappears silently. Decisions:
 - Any other hidden entry (name starting with ".") is refused, not read: upload tools write
   partial files that way, and a real export should not be hidden.
 - Anything that is not a regular file (FIFO, socket, device) is refused without opening it.
+- A name that is not UTF-8 text, or that holds control characters (a newline, an escape
+  sequence), is refused unread: such a name cannot be stored, and printed in an alert or on a
+  terminal it could forge lines or colours. The manifest shows it escaped (`\\xff`, `\\n`).
 Refused entries carry a stable pseudo-hash "unread:<hex>" (derived from path and reason), so a
 second load of the same inbox recognises them and records nothing new.
 """
@@ -18,15 +21,17 @@ import hashlib
 import os
 import stat
 from pathlib import Path
-from typing import NamedTuple
+from typing import BinaryIO, NamedTuple
 
-from sources.model import InboxFile
+from sources.model import FileRefused, InboxFile
+from sources.parsing import printable
 
 IGNORED_FILES = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
 IGNORED_PREFIXES = ("._",)
 IGNORED_FOLDERS = frozenset({"__MACOSX", ".Trashes", ".Spotlight-V100", ".fseventsd", ".TemporaryItems"})
 
 _BLOCK = 1 << 20
+_OPEN_FILES = Path("/proc/self/fd")
 
 
 class UnreadEntry(NamedTuple):
@@ -36,12 +41,47 @@ class UnreadEntry(NamedTuple):
     reason: str
 
 
-def file_sha256(path: Path) -> str:
+def _digest(fh: BinaryIO) -> str:
     digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        while block := fh.read(_BLOCK):
-            digest.update(block)
+    while block := fh.read(_BLOCK):
+        digest.update(block)
     return digest.hexdigest()
+
+
+def file_sha256(path: Path) -> str:
+    with open(path, "rb") as fh:
+        return _digest(fh)
+
+
+def open_inside(path: Path, root: Path) -> BinaryIO:
+    """Open `path` for reading only if what was opened is a regular file inside `root`.
+
+    Discovery checks links before anything is read, but an entry can be swapped for a link (or
+    a FIFO) between discovery and reading. So the check is repeated on what was actually opened
+    (/proc/self/fd names the real file), and nothing outside the inbox is ever read. O_NONBLOCK:
+    opening a FIFO must not hang the load. Raises FileRefused."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as exc:
+        raise FileRefused(f"the file cannot be opened: {exc.strerror or exc}") from None
+    fh = os.fdopen(fd, "rb")
+    try:
+        opened = Path(os.readlink(_OPEN_FILES / str(fd))) if _OPEN_FILES.is_dir() else path.resolve()
+        if not _inside(opened, root):
+            raise FileRefused("the file was replaced by a link to a file outside the inbox after it was "
+                              "found: not read (copy the file into the inbox instead)")
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise FileRefused("the file was replaced by something that is not a regular file after it was "
+                              "found: not read")
+    except BaseException:
+        fh.close()
+        raise
+    return fh
+
+
+def open_inbox_file(file: InboxFile) -> BinaryIO:
+    """`open_inside` for a discovered file: its inbox is its path minus its rel_path."""
+    return open_inside(file.path, file.path.parents[file.rel_path.count("/")].resolve())
 
 
 def _unread(rel_path: str, reason: str) -> UnreadEntry:
@@ -59,6 +99,9 @@ def _inside(target: Path, root: Path) -> bool:
 
 def _classify(path: Path, rel_path: str, root: Path) -> InboxFile | UnreadEntry:
     """One entry of the walk: a file to read, or the reason it is not read."""
+    if (shown := printable(rel_path)) != rel_path:
+        return _unread(shown, "the name holds bytes that are not UTF-8 text or control characters "
+                              "(shown escaped, e.g. \\xff or \\n): not read; rename the file")
     if any(part.startswith(".") for part in rel_path.split("/")):
         return _unread(rel_path, "hidden file or folder (name starts with '.'): not read; "
                                  "rename it if it is an export")
@@ -74,7 +117,10 @@ def _classify(path: Path, rel_path: str, root: Path) -> InboxFile | UnreadEntry:
         info = path.stat()
         if not stat.S_ISREG(info.st_mode):
             return _unread(rel_path, "not a regular file: not read")
-        return InboxFile(path=path, rel_path=rel_path, sha256=file_sha256(path), size=info.st_size)
+        with open_inside(path, root) as fh:
+            return InboxFile(path=path, rel_path=rel_path, sha256=_digest(fh), size=os.fstat(fh.fileno()).st_size)
+    except FileRefused as refused:
+        return _unread(rel_path, refused.reason)
     except OSError as exc:
         return _unread(rel_path, f"cannot be read: {exc.strerror or exc}")
 
@@ -94,7 +140,7 @@ def discover(inbox: Path) -> tuple[list[InboxFile], list[UnreadEntry]]:
     for folder, dirnames, filenames in os.walk(inbox, followlinks=False):
         here = Path(folder)
         for name in list(dirnames):
-            rel_path = (here / name).relative_to(inbox).as_posix()
+            rel_path = printable((here / name).relative_to(inbox).as_posix())
             if name in IGNORED_FOLDERS:
                 dirnames.remove(name)
             elif (here / name).is_symlink():

@@ -30,6 +30,7 @@ Decisions where site-exports.md is silent (documented once, here):
 """
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -57,8 +58,10 @@ CHECK_FORMULA = "parse.formula"
 
 MAX_CELL_CHARS = 32_767      # Excel's limit for one cell
 FORMULA_PREFIXES = {TEXT: ("=", "+", "-", "@")}   # other kinds: only "=" ("-5" is a number)
-_CONTROL_CHAR = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_CONTROL_CHAR = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")   # tab and line breaks are text
+_ANY_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 EXCERPT_CHARS = 60
+INTEGER_MIN, INTEGER_MAX = -2**31, 2**31 - 1   # DuckDB INTEGER, the type of raw whole numbers
 
 LAB_QUALIFIERS = ("<", ">")
 _REFUSED_QUALIFIERS = ("<=", ">=", "≤", "≥", "=<", "=>")
@@ -107,6 +110,14 @@ def is_missing(cell: Cell) -> bool:
 
 def _quoted(cell: Cell) -> str:
     return f'"{cell_text(cell)}"'
+
+
+def printable(text: str) -> str:
+    """Text that is safe to store and to print in a one-line message (a file name, a header):
+    bytes that were not UTF-8 (the surrogate escapes os.walk returns) become `\\xNN` and every
+    control character its escape (`\\n`, `\\x1b`), so nothing forges lines or colours."""
+    text = text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    return _ANY_CONTROL.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"), text)
 
 
 def excerpt(text: str, limit: int = EXCERPT_CHARS) -> str:
@@ -212,14 +223,28 @@ def parse_number(cell: Cell, decimal: str) -> float:
     if isinstance(cell, bool) or isinstance(cell, (date, time)):
         raise CellError(CHECK_NUMBER, f"{_quoted(cell)} is not a number")
     if isinstance(cell, (int, float)):
-        if cell != cell or cell in (float("inf"), float("-inf")):
+        if not math.isfinite(cell):
             raise CellError(CHECK_NUMBER, f"{_quoted(cell)} is not a number")
         return float(cell)
     text = cell.strip()
     normalized = _normalized_decimal(text, decimal)
     if not _NUMBER.fullmatch(normalized):
         raise CellError(CHECK_NUMBER, f"{_quoted(text)} is not a number")
-    return float(normalized)
+    value = float(normalized)
+    if not math.isfinite(value):   # 400 digits: beyond what a DOUBLE holds
+        raise CellError(CHECK_NUMBER, f'"{excerpt(text)}" is too large to be a measurement')
+    return value
+
+
+def _integer_in_range(digits: str, shown: str) -> int:
+    """raw.<domain> stores whole numbers as DuckDB INTEGER (32-bit): a larger one cannot be a
+    grade, a year or a count, and would make the whole file fail to store."""
+    if len(digits.lstrip("+-0")) <= 10:
+        value = int(digits)
+        if INTEGER_MIN <= value <= INTEGER_MAX:
+            return value
+    raise CellError(CHECK_INTEGER, f'"{excerpt(shown)}" is outside the range of whole numbers the warehouse '
+                    f"stores ({INTEGER_MIN:,} to {INTEGER_MAX:,})")
 
 
 def parse_integer(cell: Cell, decimal: str) -> int:
@@ -228,16 +253,16 @@ def parse_integer(cell: Cell, decimal: str) -> int:
     if isinstance(cell, (int, float)):
         if isinstance(cell, float) and not cell.is_integer():
             raise CellError(CHECK_INTEGER, f"{_quoted(cell)} is not a whole number")
-        return int(cell)
+        return _integer_in_range(str(int(cell)), cell_text(cell))
     text = cell.strip()
     try:
         normalized = _normalized_decimal(text, decimal)
     except CellError as exc:
         raise CellError(CHECK_INTEGER, exc.reason) from None
     if _INTEGER.fullmatch(normalized):
-        return int(normalized)
+        return _integer_in_range(normalized, text)
     if whole := _WHOLE_DECIMAL.fullmatch(normalized):
-        return int(whole.group(1))
+        return _integer_in_range(whole.group(1), text)
     raise CellError(CHECK_INTEGER, f"{_quoted(text)} is not a whole number")
 
 

@@ -16,6 +16,16 @@ never put in a row, an error reason or a raw_record. A header cell that is blank
 column too ("(column N, no header)"); a value in a cell beyond the last header is a row error
 (the row is misaligned, typically a delimiter inside an unquoted value).
 
+Decisions on hostile files (site-exports.md is silent):
+- CSV lines may end in \\n, \\r\\n or a lone \\r (Excel for Mac's "CSV (Macintosh)").
+- A byte-order mark after the first line means two exports were joined: the file is refused.
+- A file of a gb18030 site whose non-ASCII text is all valid UTF-8 (enough of it to be sure) is
+  refused: UTF-8 Chinese often decodes without error as GB18030, into other characters.
+- xlsx formulas are read as formulas, never as Excel's last computed value, and are row errors
+  (sources.parsing.check_text_cell); so are control characters, spreadsheet-formula text and
+  cells longer than Excel's 32,767 characters. A raw_record shows such a cell cut short.
+- A header-only file is a valid snapshot with no rows (a site with no adverse event yet).
+
 Cross-field rules are left to `quality` (they need more than one cell or more than one row):
 ref_low < ref_high, end after start dates, NEUT/LYMPH <= WBC, reason required when withdrawn,
 subject_id unique in the file, plausibility limits. The reader checks what one cell (plus the
@@ -28,17 +38,21 @@ whichever reader produced the rows.
 from __future__ import annotations
 
 import csv
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from datetime import date, time
 from typing import BinaryIO, Callable
 
 import openpyxl
 import pandas as pd
+from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
 
 from sources.domains import DOMAINS, Domain
+from sources.inbox import open_inbox_file
 from sources.model import ExportName, FileRefused, InboxFile, ParsedChunk, RowError
-from sources.parsing import Cell, CellError, CellFormat, cell_text, is_missing, parse_cell, parse_lab_value, parse_text
+from sources.parsing import (MAX_CELL_CHARS, Cell, CellError, CellFormat, cell_text, excerpt, parse_cell,
+                             parse_lab_value, parse_text, printable)
 from sources.registry import SiteConfig, header_key
 from sources.units import convert_lab
 
@@ -55,35 +69,120 @@ Rows = Iterator[tuple[int, list[Cell]]]   # (row number as a person sees it, cel
 
 # --- row sources: a file -> numbered rows of cells ----------------------------------------
 
-def _decoded_lines(fh: BinaryIO, encoding: str) -> Iterator[str]:
-    """Decode line by line so an undecodable byte is reported with its line and offset.
-    Safe for both encodings: a newline byte never occurs inside a UTF-8 or GB18030 character."""
-    offset = 0
-    for number, raw in enumerate(fh, 1):
-        if number == 1:
-            if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-                raise FileRefused("the file is UTF-16 text (Excel 'Unicode text'); export it as "
-                                  f"CSV in {encoding} instead")
-            if encoding != "utf-8" and raw.startswith(b"\xef\xbb\xbf"):
-                raise FileRefused(f"the file starts with a UTF-8 byte-order mark, but the site's "
-                                  f"declared encoding is {encoding}: export it as {encoding}, or "
-                                  "correct the site's encoding in the site registry")
+MAX_LINE_BYTES = 32 << 20   # longer without a line break: not an export (a binary file?)
+_LONE_CR = re.compile(rb"(?<=\r)(?!\n)")
+_LINE_END = re.compile(rb"\r\n|\r|\n")
+# Evidence needed before calling a gb18030 file UTF-8: real GB18030 Chinese text of 8 or more
+# characters is valid UTF-8 by chance less than once in a million (measured on random common
+# characters), while UTF-8 Chinese text is always valid UTF-8.
+UTF8_EVIDENCE_BYTES = 16
+_ASCII = bytes(range(0x80))
+
+
+def _raw_lines(fh: BinaryIO) -> Iterator[bytes]:
+    """The file's lines as bytes, each with its ending. Lines end in \\n (or \\r\\n), unless the
+    first line ends in a lone \\r: then the file is CR-only (Excel for Mac's "CSV (Macintosh)")
+    and lines end in \\r. Deciding once per file keeps a stray \\r inside a value of an ordinary
+    file an error (the csv module refuses it) instead of a silent extra row. Safe for both
+    encodings: neither byte occurs inside a UTF-8 or GB18030 character. A line is read whole,
+    so a file without line breaks is refused past a limit."""
+    cr_only: bool | None = None
+    while raw := fh.readline(MAX_LINE_BYTES + 1):
+        if len(raw) > MAX_LINE_BYTES:
+            raise FileRefused(f"the file has more than {MAX_LINE_BYTES >> 20} MiB without a line break: "
+                              "it is not a CSV export (a binary file?)")
+        if cr_only is None:
+            first_end = _LINE_END.search(raw)
+            cr_only = first_end is not None and first_end.group() == b"\r"
+        if cr_only:
+            yield from (part for part in _LONE_CR.split(raw) if part)
+        else:
+            yield raw
+
+
+@dataclass
+class _Utf8Evidence:
+    """Whether a file declared gb18030 is in fact UTF-8. Such a file often decodes without error
+    as GB18030, into wrong Chinese characters ("头痛" becomes "澶寸棝"): nothing else would stop it."""
+    non_ascii_bytes: int = 0
+    all_utf8: bool = True
+
+    def add(self, raw: bytes) -> None:
+        if not self.all_utf8 or raw.isascii():
+            return
         try:
-            text = raw.decode(encoding)
-        except UnicodeDecodeError as exc:
-            raise FileRefused(
-                f"the file is not valid {encoding} text: byte(s) {raw[exc.start:exc.end].hex(' ')} at "
-                f"byte offset {offset + exc.start} (line {number}) cannot be decoded; export the "
-                f"file as {encoding}, or correct the site's encoding in the site registry") from None
-        if "\x00" in text:
-            raise FileRefused(f"the file contains a NUL character (line {number}): it is not plain "
-                              f"{encoding} text (UTF-16 without byte-order mark, or a binary file?)")
+            raw.decode("utf-8")
+        except UnicodeDecodeError:
+            self.all_utf8 = False
+            return
+        self.non_ascii_bytes += len(raw.translate(None, _ASCII))
+
+    def looks_like_utf8(self) -> bool:
+        return self.all_utf8 and self.non_ascii_bytes >= UTF8_EVIDENCE_BYTES
+
+
+def _check_start(raw: bytes, encoding: str) -> None:
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise FileRefused("the file is UTF-16 text (Excel 'Unicode text'); export it as "
+                          f"CSV in {encoding} instead")
+    if encoding != "utf-8" and raw.startswith(b"\xef\xbb\xbf"):
+        raise FileRefused(f"the file starts with a UTF-8 byte-order mark, but the site's "
+                          f"declared encoding is {encoding}: export it as {encoding}, or "
+                          "correct the site's encoding in the site registry")
+
+
+def _decode(raw: bytes, encoding: str, number: int, offset: int) -> str:
+    """One line as text, or FileRefused saying which byte of which line is wrong."""
+    try:
+        text = raw.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise FileRefused(
+            f"the file is not valid {encoding} text: byte(s) {raw[exc.start:exc.end].hex(' ')} at "
+            f"byte offset {offset + exc.start} (line {number}) cannot be decoded; export the "
+            f"file as {encoding}, or correct the site's encoding in the site registry") from None
+    if "\x00" in text:
+        raise FileRefused(f"the file contains a NUL character (line {number}): it is not plain "
+                          f"{encoding} text (UTF-16 without byte-order mark, or a binary file?)")
+    if number > 1 and "\ufeff" in text:
+        raise FileRefused(f"the file has a byte-order mark (an invisible marker that starts a file) on "
+                          f"line {number}: two exports were probably joined into one; send each export "
+                          "as its own file")
+    return text
+
+
+def _decoded_lines(fh: BinaryIO, encoding: str) -> Iterator[str]:
+    """Decode line by line so an undecodable byte is reported with its line and offset."""
+    offset = 0
+    evidence = _Utf8Evidence() if encoding == "gb18030" else None
+    for number, raw in enumerate(_raw_lines(fh), 1):
+        if number == 1:
+            _check_start(raw, encoding)
+        text = _decode(raw, encoding, number, offset)
+        if evidence is not None:
+            evidence.add(raw)
         offset += len(raw)
         yield text.removeprefix("\ufeff") if number == 1 else text
+    if evidence is not None and evidence.looks_like_utf8():
+        raise FileRefused("the file looks like UTF-8 text (all its Chinese or other non-English text is "
+                          "valid UTF-8), but the site's declared encoding is gb18030: read as gb18030 it "
+                          "would turn into wrong characters; export it as GB18030 (GBK), or change the "
+                          "site's encoding to utf-8 in the site registry")
 
 
-def _csv_rows(path: Path, site: SiteConfig) -> Rows:
-    with open(path, "rb") as fh:
+def _csv_problem(message: str, line: int) -> str:
+    """The csv module's complaint as a site coordinator can act on it."""
+    if "field larger than field limit" in message:
+        return (f"a value near line {line} is longer than {csv.field_size_limit()} characters: no export "
+                "value is that long; most likely a quote (\") opens a value and is never closed, which "
+                "makes the rest of the file one value")
+    if "new-line character seen in unquoted field" in message:
+        return (f"line {line} has a line-break character (CR) inside a value that is not in quotes: "
+                "remove it, or put the value in quotes")
+    return f"the file is not well-formed CSV near line {line}: {message} (check the quotes around values)"
+
+
+def _csv_rows(file: InboxFile, site: SiteConfig) -> Rows:
+    with open_inbox_file(file) as fh:
         reader = csv.reader(_decoded_lines(fh, site.encoding), delimiter=site.delimiter, strict=True)
         number = 0
         try:
@@ -91,15 +190,33 @@ def _csv_rows(path: Path, site: SiteConfig) -> Rows:
                 number += 1
                 yield number, cells
         except csv.Error as exc:
-            raise FileRefused(f"the file is not well-formed CSV near line {reader.line_num}: {exc} "
-                              "(check the quotes around values)") from None
+            raise FileRefused(_csv_problem(str(exc), reader.line_num)) from None
 
 
-def _xlsx_rows(path: Path, site: SiteConfig) -> Rows:
+def _plain(value: object) -> Cell:
+    """An openpyxl value as a Cell. Formulas are read as their text ("=TODAY()"), never as the
+    value Excel last computed: a workbook written by a program often has no computed value
+    (the cell would silently read as empty), and a formula is not data the site typed. Array and
+    data-table formulas and durations, which are other Python types, become text as well."""
+    if value is None or isinstance(value, (str, int, float, date, time)):
+        return value
+    if isinstance(value, ArrayFormula):
+        return value.text or "="
+    if isinstance(value, DataTableFormula):
+        return "=TABLE()"
+    return str(value)
+
+
+def _xlsx_rows(file: InboxFile, site: SiteConfig) -> Rows:
     """The first sheet's rows, numbered as in Excel. The sheet's declared dimensions are
     ignored (some writers get them wrong, which would silently cut columns)."""
+    with open_inbox_file(file) as fh:
+        yield from _sheet_rows(fh)
+
+
+def _sheet_rows(fh: BinaryIO) -> Rows:
     try:
-        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        workbook = openpyxl.load_workbook(fh, read_only=True, data_only=False)
     except Exception as exc:  # zip, XML and content-type errors all mean: not an xlsx workbook
         raise FileRefused(f"the file is not a valid xlsx workbook ({type(exc).__name__}: {exc}); "
                           "save it from Excel as .xlsx, or export it as .csv") from None
@@ -110,14 +227,14 @@ def _xlsx_rows(path: Path, site: SiteConfig) -> Rows:
         sheet.reset_dimensions()
         try:
             for number, values in enumerate(sheet.iter_rows(min_row=1, values_only=True), 1):
-                yield number, list(values)
+                yield number, [_plain(v) for v in values]
         except Exception as exc:  # damaged sheet XML or zip member
             raise FileRefused(f"the workbook's first sheet cannot be read ({type(exc).__name__}: {exc})") from None
     finally:
         workbook.close()
 
 
-ROW_SOURCES: dict[str, Callable[[Path, SiteConfig], Rows]] = {"csv": _csv_rows, "xlsx": _xlsx_rows}
+ROW_SOURCES: dict[str, Callable[[InboxFile, SiteConfig], Rows]] = {"csv": _csv_rows, "xlsx": _xlsx_rows}
 
 
 # --- header -------------------------------------------------------------------------------
@@ -152,7 +269,7 @@ def read_header(cells: list[Cell], domain: Domain, site: SiteConfig) -> Layout:
     for i, text in enumerate(texts[:width]):
         column = lookup.get(header_key(text)) if text else None
         if column is None:
-            label = text or f"(column {i + 1}, no header)"
+            label = printable(text) if text else f"(column {i + 1}, no header)"
             if label not in dropped:
                 dropped.append(label)
         elif column in positions:
@@ -170,7 +287,7 @@ def read_header(cells: list[Cell], domain: Domain, site: SiteConfig) -> Layout:
                           f"(expected {', '.join(domain.spec_columns)})")
     missing = [c for c in domain.required_columns if c not in positions]
     if missing:
-        seen = ", ".join(t or "(blank)" for t in texts[:width])
+        seen = ", ".join(printable(t) if t else "(blank)" for t in texts[:width])
         hint = ", ".join(f"{c} = {h!r}" for c, h in aliases.items())
         raise FileRefused(
             f"required column(s) missing for {domain.name}: {', '.join(missing)}; headers found: {seen}"
@@ -209,6 +326,12 @@ ROW_RULES: dict[str, Callable[[dict[str, object], dict[str, Cell], ExportName], 
 }
 
 
+def _recorded(cell: Cell) -> str | None:
+    """A cell for the quarantine's raw_record: as written, unless longer than any real cell."""
+    text = cell_text(cell)
+    return excerpt(text) if text is not None and len(text) > MAX_CELL_CHARS else text
+
+
 def _problem(exc: CellError, column: str) -> tuple[str, str]:
     return exc.check, f"column {exc.column or column}: {exc.reason}"
 
@@ -238,7 +361,7 @@ class ExportReader:
         records: list[dict[str, object]] = []
         errors: list[RowError] = []
         yielded = False
-        rows = ROW_SOURCES[self.name.ext](self.file.path, self.site)
+        rows = ROW_SOURCES[self.name.ext](self.file, self.site)
         try:
             next(rows)  # the header, already matched by open_export
             for number, cells in rows:
@@ -295,11 +418,10 @@ class ExportReader:
                                 f"{self.layout.width} columns of the header: the row may be misaligned "
                                 f"(a {delimiter} inside a value without quotes?)"))
         if problems:
-            subject = spec_cells.get("subject_id")
             return RowError(
                 source_row=number, check_name=problems[0][0], reason="; ".join(p[1] for p in problems),
-                raw_record={c: cell_text(spec_cells.get(c)) for c in self.spec.spec_columns},
-                subject_id=None if is_missing(subject) else parse_text(subject),
+                raw_record={c: _recorded(spec_cells.get(c)) for c in self.spec.spec_columns},
+                subject_id=values.get("subject_id"),  # only a subject_id that passed its checks
             )
         values["site_id"] = self.name.site
         values.update(source_file=self.file.rel_path, source_sha256=self.file.sha256,
@@ -313,7 +435,7 @@ def open_export(file: InboxFile, name: ExportName, site: SiteConfig, chunk_rows:
         raise ValueError("chunk_rows must be at least 1")
     if file.size == 0:
         raise FileRefused("the file is empty (0 bytes)")
-    rows = ROW_SOURCES[name.ext](file.path, site)
+    rows = ROW_SOURCES[name.ext](file, site)
     try:
         first = next(rows, None)
     finally:
