@@ -158,3 +158,19 @@ def test_dbt_docs_describe_every_mart_for_analysts(demo_home, tmp_path):
     assert not undocumented, undocumented
     assert any(k.endswith("endpoint_summary") for k in catalog["nodes"])
     assert (tmp_path / "static_index.html").stat().st_size > 100_000
+
+
+def test_check_results_come_from_pandera_great_expectations_and_dbt(warehouse):
+    rows = warehouse.execute(
+        """SELECT tool, count(*), count(*) FILTER (WHERE NOT passed) FROM quality.check_result
+           WHERE load_id = (SELECT load_id FROM quality.load_log WHERE status = 'published'
+                            ORDER BY started_at DESC LIMIT 1)
+           GROUP BY tool""").fetchall()
+    by_tool = {tool: (n, failed) for tool, n, failed in rows}
+    assert set(by_tool) == {"pandera", "great_expectations", "dbt"}
+    assert by_tool["dbt"][0] > 100 and by_tool["dbt"][1] == 0
+    # The planted implausible HGB fails the GE plausibility check (its row is quarantined).
+    failed_ge = warehouse.execute(
+        "SELECT check_name, rows_failed FROM quality.check_result WHERE tool = 'great_expectations' AND NOT passed"
+    ).fetchall()
+    assert ("gx.plausibility", 1) in failed_ge
