@@ -5,15 +5,38 @@ from __future__ import annotations
 import logging
 import os
 import re
+from typing import Iterable
+
+import dagster as dg
 
 log = logging.getLogger(__name__)
 
 # Runs started by the CLI alert by themselves; the failure sensor leaves them alone.
 CLI_ALERTS_TAG = "itp/alerts_sent_by_cli"
 
+# "dagster._core.definitions.events.Failure: <sentence>": the prefix says nothing to a monitor.
+_QUALIFIED_FAILURE = re.compile(r"^(?:\w+\.)+Failure: ")
+
 
 def alert_urls() -> list[str]:
     return [u for u in re.split(r"[\s,]+", os.environ.get("ITP_ALERT_URLS", "")) if u]
+
+
+def step_failure_reasons(events: Iterable[dg.DagsterEvent]) -> list[str]:
+    """One line per failed step, `step: reason`. The load's assets raise dg.Failure with a
+    sentence meant for people (its technical cause stays in the run log); any other exception
+    reaches Dagster wrapped in a step execution error whose message names no cause, so its
+    cause is the reason. Dagster's event message ("Execution of step X failed.") says nothing."""
+    reasons = []
+    for event in events:
+        if not event.is_step_failure or event.step_failure_data.error is None:
+            continue
+        error = event.step_failure_data.error
+        wrapped = error.cls_name != "Failure" and error.cause is not None and error.cause.message
+        origin = error.cause if wrapped else error
+        text = _QUALIFIED_FAILURE.sub("", (origin.message or "").strip())
+        reasons.append(f"{event.step_key}: {text}" if text else f"{event.step_key}: {event.message}")
+    return reasons
 
 
 def alert_failed_load(load_id: str, reasons: list[str]) -> bool:

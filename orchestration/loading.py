@@ -3,16 +3,16 @@ the Dagster instance under HOME. The CLI and the tests use this; the schedule an
 launch the very same job."""
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import dagster as dg
 
-from orchestration.alerting import CLI_ALERTS_TAG, alert_failed_load
+from orchestration.alerting import CLI_ALERTS_TAG, alert_failed_load, step_failure_reasons
 from orchestration.assets.publish import PUBLISHED_KEY
 from orchestration.definitions import NIGHTLY_JOB, build_definitions
 from orchestration.resources import WarehouseSettings
+from orchestration.status import dagster_instance_dir
 
 DAGSTER_YAML = """\
 # Dagster instance of this warehouse home (runs, event log, schedules): SQLite by default.
@@ -35,28 +35,12 @@ class LoadOutcome:
 
 def dagster_instance(home: Path) -> dg.DagsterInstance:
     """The instance under HOME/dagster, unless DAGSTER_HOME already names one."""
-    instance_dir = Path(os.environ.get("DAGSTER_HOME") or home / "dagster")
+    instance_dir = dagster_instance_dir(home)
     instance_dir.mkdir(parents=True, exist_ok=True)
     config = instance_dir / "dagster.yaml"
     if not config.exists():
         config.write_text(DAGSTER_YAML)
     return dg.DagsterInstance.from_config(str(instance_dir))
-
-
-def _failure_messages(result: dg.ExecuteInProcessResult) -> list[str]:
-    messages = []
-    for event in result.all_events:
-        if event.is_step_failure:
-            error = event.step_failure_data.error
-            if error is None:
-                continue
-            # dg.Failure carries our human sentence as its description.
-            cause = error.cause or error
-            text = (error.message or "").strip()
-            if cause is not error and cause.message:
-                text = cause.message.strip()
-            messages.append(f"{event.step_key}: {text}")
-    return messages or ["the load failed (see the Dagster run log)"]
 
 
 def run_load(settings: WarehouseSettings) -> LoadOutcome:
@@ -67,7 +51,7 @@ def run_load(settings: WarehouseSettings) -> LoadOutcome:
         result = job.execute_in_process(instance=instance, raise_on_error=False,
                                         tags={CLI_ALERTS_TAG: "true"})
     if not result.success:
-        messages = _failure_messages(result)
+        messages = step_failure_reasons(result.all_events) or ["the load failed (see the Dagster run log)"]
         alert_failed_load(result.run_id, messages)
         return LoadOutcome(result.run_id, "failed", messages)
     published = any(e.asset_key == PUBLISHED_KEY for e in result.get_asset_materialization_events()

@@ -7,6 +7,7 @@ they opened; new connections see the new version.
 """
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 from dataclasses import dataclass
@@ -52,14 +53,39 @@ class WarehouseHome:
         return next((v for v in self.versions() if v.stat().st_ino == ino), None)
 
 
+class LoadInProgress(RuntimeError):
+    pass
+
+
+# Locks held by this process, by build folder: a load process holds its HOME's lock until it
+# exits (each Dagster run, and each CLI load, is its own process).
+_HELD_LOCKS: dict[Path, int] = {}
+
+
+def _lock_home(home: WarehouseHome) -> None:
+    """One load at a time per HOME: a second one (CLI during a scheduled run) stops at once
+    instead of deleting the running load's candidate."""
+    key = home.build_dir.resolve()
+    if key in _HELD_LOCKS:
+        return
+    fd = os.open(key / ".lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise LoadInProgress(f"another load is running on {home.root}; try again when it ends") from None
+    _HELD_LOCKS[key] = fd
+
+
 def create_candidate(home: WarehouseHome, load_id: str) -> Path:
     """A private copy of the published warehouse (or nothing, on the first load) to build into.
 
     Leftovers of killed loads are removed first: they were never published, so they are junk.
     """
     home.build_dir.mkdir(parents=True, exist_ok=True)
+    _lock_home(home)
     for stale in home.build_dir.iterdir():
-        if stale.is_file():
+        if stale.is_file() and stale.name != ".lock":
             stale.unlink()
     candidate = home.candidate(load_id)
     if home.published.exists():

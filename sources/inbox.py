@@ -89,7 +89,7 @@ def _unread(rel_path: str, reason: str) -> UnreadEntry:
     return UnreadEntry(rel_path, f"unread:{stable}", reason)
 
 
-def _ignored(name: str) -> bool:
+def is_os_clutter(name: str) -> bool:
     return name in IGNORED_FILES or name.startswith(IGNORED_PREFIXES)
 
 
@@ -147,7 +147,7 @@ def discover(inbox: Path) -> tuple[list[InboxFile], list[UnreadEntry]]:
                 dirnames.remove(name)
                 unread.append(_unread(rel_path, "link to a folder: links to folders are not followed"))
         for name in filenames:
-            if _ignored(name):
+            if is_os_clutter(name):
                 continue
             path = here / name
             entry = _classify(path, path.relative_to(inbox).as_posix(), root)

@@ -8,7 +8,7 @@ import dagster as dg
 import duckdb
 
 from orchestration.faults import fault_point
-from orchestration.publishing import create_candidate
+from orchestration.publishing import LoadInProgress, create_candidate
 from orchestration.resources import WarehouseSettings
 from quality import intake
 from sources.domains import DOMAINS
@@ -66,7 +66,10 @@ def site_exports(context: dg.AssetExecutionContext, warehouse: WarehouseSettings
         raise dg.Failure(description=f"site registry {warehouse.sites_file} is invalid: {exc}",
                          allow_retries=False) from exc
 
-    candidate = create_candidate(home, load_id)
+    try:
+        candidate = create_candidate(home, load_id)
+    except LoadInProgress as exc:
+        raise dg.Failure(description=str(exc), allow_retries=False) from exc
     with duckdb.connect(str(candidate)) as conn:
         intake.prepare_warehouse(conn)
         previous_cutoff = intake.last_cutoff(conn)

@@ -71,3 +71,18 @@ def test_published_file_is_read_only(tmp_path):
     _build(home, "a", 1)
     publish(home, "a")
     assert home.published.stat().st_mode & 0o222 == 0
+
+
+def test_a_second_load_process_on_the_same_home_stops_at_once(tmp_path):
+    home = WarehouseHome(tmp_path)
+    _build(home, "first", 1)
+    publish(home, "first")
+    create_candidate(home, "a")  # this process now holds the HOME's load lock
+    code = ("import sys; from pathlib import Path; "
+            "from orchestration.publishing import WarehouseHome, create_candidate, LoadInProgress\n"
+            "try:\n    create_candidate(WarehouseHome(Path(sys.argv[1])), 'b')\n"
+            "except LoadInProgress as e:\n    print('refused:', e); sys.exit(3)\n")
+    out = subprocess.run([sys.executable, "-c", code, str(tmp_path)], capture_output=True, text=True)
+    assert out.returncode == 3, out.stderr
+    assert "another load is running" in out.stdout
+    assert home.candidate("a").exists()  # the running load's candidate was not touched
