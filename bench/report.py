@@ -1,0 +1,124 @@
+"""A benchmark run written twice: JSON for tools and trend lines, markdown for people."""
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from bench.machine import Machine
+from bench.profiling import ProfileSummary
+from bench.results import SizeResult
+from bench.targets import Extrapolation, TargetResult
+
+METHOD = """\
+- Inbox: `sources.generator` scaled cohort, `snapshots="delta"`. **Full load** = the previous
+  month's snapshot of every site (plus the generator's resent copy, a `duplicate`); **delta** =
+  the cutoff snapshot of ONE site ({delta_site} at the sizes above) added to the same inbox and
+  loaded into the same HOME the next "night". Each size starts from a fresh, empty HOME.
+- Each load is `python -m orchestration.cli load` (the `itp-warehouse load` command: the Dagster
+  job `nightly_load`) in its own process. Stage wall times are the Dagster step events of that run
+  (STEP_START to STEP_SUCCESS in HOME/dagster); `overhead` = process wall time minus the steps
+  (interpreter, Dagster and dbt start-up); `load` = the whole process.
+- `ingest+checks` is the `site_exports` step: reading, pandera row checks (per chunk while
+  reading), inserts, the Great Expectations lab suite and cross-domain checks. The step logs
+  nothing between ingest and checks, so they cannot be told apart from the event log; the
+  profile section below splits them for one size.
+- Peak RSS: the process and all its descendants (dbt runs as a child), summed, sampled from
+  /proc every 0.2 s; per stage, the samples inside the stage's window. Summing counts shared
+  pages once per process: an upper bound. `largest process` in JSON is wait4's ru_maxrss.
+- Rows: `ingest+checks` and `load` = rows of this load's new files (accepted + quarantined);
+  `dbt` and `publish` = every row in raw.* after the load (they rebuild and copy the whole
+  warehouse).
+- Floor: DuckDB {duckdb} `CREATE TABLE t AS SELECT * FROM read_csv([...])` of the lab CSV files the
+  full load read (one read_csv per site dialect, into a DuckDB file, CHECKPOINT included; GB18030
+  files re-encoded to UTF-8 copies beforehand, untimed, as DuckDB needs an extension for GB18030).
+  Ratio to floor = stage time / (stage rows / floor rows per second): how many times slower per row.
+- Timings on a shared machine vary with its load: the 1-minute load average is recorded."""
+
+
+@dataclass
+class BenchRun:
+    date: str
+    command: str
+    months: int
+    seed: int
+    machine: Machine
+    sizes: list[SizeResult]
+    targets: list[TargetResult]
+    extrapolation: Extrapolation | None = None
+    profile: ProfileSummary | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def write(run: BenchRun, out_dir: Path) -> tuple[Path, Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stem = out_dir / f"{run.date}-{run.machine.name}"
+    json_file, md_file = stem.with_suffix(".json"), stem.with_suffix(".md")
+    json_file.write_text(json.dumps(asdict(run), indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    md_file.write_text(markdown(run), encoding="utf-8")
+    return json_file, md_file
+
+
+def _num(value: float | int | None, digits: int = 1) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return f"{value:,.{digits}f}"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> list[str]:
+    return ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|",
+            *("| " + " | ".join(r) + " |" for r in rows)]
+
+
+def markdown(run: BenchRun) -> str:
+    m = run.machine
+    lines = [f"# Load benchmark {run.date} on {m.name}", "",
+             f"`{run.command}` (months of enrollment: {run.months}, seed {run.seed})", "",
+             "## Machine", "",
+             f"- {m.nproc} CPUs ({m.cpu_model}), {m.ram_gb} GB RAM, {m.os}",
+             f"- Python {m.python}; " + ", ".join(f"{k} {v}" for k, v in m.packages.items()),
+             f"- load average (1, 5, 15 min) before: {m.load_average_before}, after: {m.load_average_after}",
+             "", "## Targets (issue \"Registry scale\")", ""]
+    lines += _table(["target", "subjects", "measured", "limit", "verdict", "note"],
+                    [[t.target, f"{t.subjects:,}", t.measured, t.limit, f"**{t.verdict}**", t.note]
+                     for t in run.targets])
+    lines += ["", "## Stages", ""]
+    rows = []
+    for s in run.sizes:
+        for ld in s.loads:
+            for st in ld.stages:
+                rows.append([f"{s.subjects:,}", ld.kind, st.stage, _num(st.wall_s), _num(st.peak_rss_mb, 0),
+                             _num(st.rows), _num(st.rows_per_s, 0), _num(st.ratio_to_floor)])
+    lines += _table(["subjects", "load", "stage", "wall s", "peak RSS MB", "rows", "rows/s", "ratio to floor"], rows)
+    lines += ["", "## Loads", ""]
+    lines += _table(["subjects", "sites", "load", "new files", "files read", "rows read", "quarantined",
+                     "raw rows after", "wall s", "peak RSS MB", "load avg 1m"],
+                    [[f"{s.subjects:,}", str(s.sites), ld.kind, str(ld.files_new), str(ld.files_read),
+                      _num(ld.rows_read), _num(ld.rows_quarantined), _num(ld.raw_rows_total),
+                      _num(ld.process_wall_s), _num(ld.peak_rss_mb, 0), _num(ld.machine_load_1m, 2)]
+                     for s in run.sizes for ld in s.loads])
+    lines += ["", "## DuckDB floor", ""]
+    lines += _table(["subjects", "lab CSV files", "rows", "seconds", "rows/s", "re-encoded"],
+                    [[f"{s.subjects:,}", str(s.floor.files), _num(s.floor.rows), _num(s.floor.seconds, 2),
+                      _num(s.floor.rows_per_s, 0), str(s.floor.reencoded_files)] for s in run.sizes])
+    lines += ["", "Generation (not part of a load): " + "; ".join(
+        f"{s.subjects:,} subjects: {s.rows_generated:,} rows in {s.generate_s:.0f} s" for s in run.sizes)]
+    if run.extrapolation:
+        e = run.extrapolation
+        lines += ["", f"## Extrapolation to {e.subjects:,} subjects (estimate, not measured)", "",
+                  f"A straight line in the number of subjects through {', '.join(f'{b:,}' for b in e.basis)}.", ""]
+        lines += _table(["figure", "estimate"], [[k, _num(v)] for k, v in e.values.items()])
+    if run.profile:
+        p = run.profile
+        lines += ["", f"## Profile of one extra full load, {p.subjects:,} subjects (cProfile, slower than unprofiled)", "",
+                  f"{p.rows_read:,} rows read. Cumulative seconds; full listing in `{p.text_file}`.", ""]
+        lines += _table(["part of site_exports", "cumulative s"], [[k, _num(v, 2)] for k, v in p.focus_cumulative_s.items()])
+        lines += ["", "Functions with the most own time:", "", "```", *p.top_own_time, "```"]
+    lines += ["", "## Method", "",
+              METHOD.format(delta_site=", ".join(sorted({s.delta_site for s in run.sizes})),
+                            duckdb=m.packages.get("duckdb", ""))]
+    if run.notes:
+        lines += ["", "## Notes", "", *(f"- {n}" for n in run.notes)]
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,80 @@
+"""`make bench` at a tiny size, end to end: the real generator, two real loads (Dagster, dbt)
+in their own processes, the DuckDB floor, and both result files."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+from bench.stages import StepEvent, stage_windows
+from sources.domains import DOMAINS
+from tests.conftest import REPO
+
+ROW_STAGES = ("ingest+checks", "dbt", "publish", "load")
+STAGES = (*ROW_STAGES, "overhead")
+
+
+def test_bench_writes_every_stage_of_the_full_and_delta_loads(tmp_path):
+    out = tmp_path / "results"
+    proc = subprocess.run(
+        [sys.executable, "-m", "bench.run", "--subjects", "50", "--months", "3", "--out", str(out),
+         "--workdir", str(tmp_path / "work"), "--machine", "smoke box"],
+        cwd=REPO, capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    [json_file] = out.glob("*-smoke-box.json")
+    [md_file] = out.glob("*-smoke-box.md")
+    result = json.loads(json_file.read_text())
+
+    [size] = result["sizes"]
+    assert size["subjects"] == 50 and size["sites"] == 3
+    assert size["floor"]["rows"] > 0 and size["floor"]["seconds"] > 0
+    full, delta = size["loads"]
+    assert (full["kind"], delta["kind"]) == ("full", "delta")
+    # Full: one file per domain and site plus the resent copy (a duplicate, not read).
+    assert (full["files_new"], full["files_read"]) == (3 * len(DOMAINS) + 1, 3 * len(DOMAINS))
+    # Delta: one site's new snapshot only.
+    assert delta["files_new"] == delta["files_read"] == len(DOMAINS)
+    assert delta["raw_rows_total"] == full["raw_rows_total"] + delta["rows_read"] - delta["rows_quarantined"]
+    for load in (full, delta):
+        assert load["run_status"] == "SUCCESS"
+        assert load["max_processes"] >= 2, "dbt's process was not in the sampled tree"
+        stages = {s["stage"]: s for s in load["stages"]}
+        assert set(stages) == set(STAGES)
+        for name in STAGES:
+            assert stages[name]["wall_s"] > 0 and stages[name]["peak_rss_mb"] > 0, (load["kind"], name)
+        for name in ROW_STAGES:
+            assert stages[name]["rows"] > 0 and stages[name]["rows_per_s"] > 0, (load["kind"], name)
+            assert stages[name]["ratio_to_floor"] > 0, (load["kind"], name)
+        assert stages["ingest+checks"]["rows"] == load["rows_read"]
+        assert stages["dbt"]["rows"] == load["raw_rows_total"]
+
+    targets = {(t["target"], t["subjects"]): t["verdict"] for t in result["targets"]}
+    assert targets[("full load within 10 min", 100_000)] == "NOT MEASURED"
+    for target in ("peak RSS within 4 GB", "checks within 3x the DuckDB floor", "delta in proportion to its new files"):
+        assert targets[(target, 50)] in ("PASS", "FAIL")
+
+    md = md_file.read_text()
+    for load in ("full", "delta"):
+        for name in STAGES:
+            assert f"| 50 | {load} | {name} |" in md
+    assert f"{result['machine']['nproc']} CPUs" in md
+
+
+def test_ingest_step_is_split_only_at_its_marker_and_retries_stay_inside_the_step():
+    events = [
+        StepEvent("site_exports", "STEP_START", 10.0),
+        StepEvent("site_exports", "STEP_UP_FOR_RETRY", 11.0),
+        StepEvent("site_exports", "STEP_START", 12.0),
+        StepEvent("site_exports", "MESSAGE", 15.0, "ingest done: 22 new files"),
+        StepEvent("site_exports", "STEP_SUCCESS", 18.0),
+        StepEvent("warehouse_dbt_models", "STEP_START", 18.5),
+        StepEvent("warehouse_dbt_models", "MESSAGE", 19.0, "ingest done: not this step"),
+        StepEvent("warehouse_dbt_models", "STEP_SUCCESS", 30.0),
+        StepEvent("published__warehouse", "STEP_START", 30.5),
+        StepEvent("published__warehouse", "STEP_SUCCESS", 31.0),
+    ]
+    got = [(w.stage, w.start, w.end) for w in stage_windows(events)]
+    assert got == [("ingest", 10.0, 15.0), ("checks", 15.0, 18.0), ("dbt", 18.5, 30.0), ("publish", 30.5, 31.0)]
+
+    without_marker = [e for e in events if e.kind != "MESSAGE"]
+    assert [w.stage for w in stage_windows(without_marker)] == ["ingest+checks", "dbt", "publish"]
