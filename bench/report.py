@@ -108,13 +108,20 @@ def markdown(run: BenchRun) -> str:
     if run.extrapolation:
         e = run.extrapolation
         lines += ["", f"## Extrapolation to {e.subjects:,} subjects (estimate, not measured)", "",
-                  f"A straight line in the number of subjects through {', '.join(f'{b:,}' for b in e.basis)}.", ""]
+                  f"A straight line in the number of subjects through {', '.join(f'{b:,}' for b in e.basis)}, "
+                  "full load only (a nightly delta reads one site's snapshot whatever the number of sites). "
+                  "Peak RSS: DuckDB caches data up to its memory_limit (default 80% of RAM), so part of "
+                  "the growth is cache and a straight line overstates what a 4 GB machine needs; only a "
+                  "load run under a 4 GB limit can tell.", ""]
         lines += _table(["figure", "estimate"], [[k, _num(v)] for k, v in e.values.items()])
     if run.profile:
         p = run.profile
         lines += ["", f"## Profile of one extra full load, {p.subjects:,} subjects (cProfile, slower than unprofiled)", "",
                   f"{p.rows_read:,} rows read. Cumulative seconds; full listing in `{p.text_file}`.", ""]
         lines += _table(["part of site_exports", "cumulative s"], [[k, _num(v, 2)] for k, v in p.focus_cumulative_s.items()])
+        if p.checks_share is not None:
+            lines += ["", f"Checks (pandera, duplicate keys, Great Expectations, cross-domain) are "
+                          f"{p.checks_share:.0%} of the step under the profiler; reading and inserting the rest."]
         lines += ["", "Functions with the most own time:", "", "```", *p.top_own_time, "```"]
     lines += ["", "## Method", "",
               METHOD.format(delta_site=", ".join(sorted({s.delta_site for s in run.sizes})),

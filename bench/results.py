@@ -21,6 +21,7 @@ from bench.warehouse import LoadFacts
 
 MB = 1024 * 1024
 NEW_ROW_STAGES = ("ingest+checks", "ingest", "checks")
+TIMELINE_POINTS = 120
 
 
 @dataclass
@@ -49,6 +50,8 @@ class LoadResult:
     max_processes: int                   # largest process tree seen (the load and dbt's processes)
     machine_load_1m: float               # 1-minute load average as the load ended (shared machine)
     stages: list[StageResult] = field(default_factory=list)
+    # [seconds since the process started, peak tree RSS MB in that slice]: where memory grows
+    rss_timeline: list[list[float]] = field(default_factory=list)
 
     def stage(self, name: str) -> StageResult | None:
         return next((s for s in self.stages if s.stage == name), None)
@@ -77,6 +80,18 @@ def _stage(name: str, wall_s: float, peak_bytes: int, rows: int | None, floor: F
                        round(ratio, 2) if ratio is not None else None)
 
 
+def rss_timeline(proc: MeasuredProcess, points: int = TIMELINE_POINTS) -> list[list[float]]:
+    """The sampled RSS in at most `points` equal slices of the run, each slice's peak."""
+    if not proc.samples:
+        return []
+    width = max(proc.wall_s / points, 1e-9)
+    peaks: dict[int, int] = {}
+    for s in proc.samples:
+        k = min(int((s.at - proc.started_at) / width), points - 1)
+        peaks[k] = max(peaks.get(k, 0), s.rss_bytes)
+    return [[round(k * width, 1), round(v / MB, 1)] for k, v in sorted(peaks.items())]
+
+
 def load_result(kind: str, proc: MeasuredProcess, run: RunStages, facts: LoadFacts, floor: Floor) -> LoadResult:
     stages = []
     for w in run.windows:
@@ -94,4 +109,4 @@ def load_result(kind: str, proc: MeasuredProcess, run: RunStages, facts: LoadFac
         peak_rss_mb=round(proc.peak_rss_bytes() / MB, 1),
         largest_process_maxrss_mb=round(proc.largest_process_maxrss_bytes / MB, 1),
         max_processes=max((s.processes for s in proc.samples), default=0),
-        machine_load_1m=round(os.getloadavg()[0], 2), stages=stages)
+        machine_load_1m=round(os.getloadavg()[0], 2), stages=stages, rss_timeline=rss_timeline(proc))

@@ -165,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     estimate = extrapolate(results)
     run = BenchRun(date=today, command=" ".join(["python -m bench.run", *(argv if argv is not None else sys.argv[1:])]),
                    months=args.months, seed=args.seed, machine=machine, sizes=results,
-                   targets=evaluate(results, estimate), extrapolation=estimate, profile=profile, notes=args.note)
+                   targets=evaluate(results, estimate, profile), extrapolation=estimate, profile=profile, notes=args.note)
     json_file, md_file = write(run, args.out)
     if not args.keep and args.workdir is None:
         shutil.rmtree(workdir, ignore_errors=True)
