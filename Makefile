@@ -27,7 +27,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
 bench: $(STAMP)
-	$(BIN)/python -m bench.run
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 docs: $(STAMP)
 	$(BIN)/itp-warehouse docs --home $(or $(HOME_DIR),demo_home)

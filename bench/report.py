@@ -113,7 +113,7 @@ def markdown(run: BenchRun) -> str:
                   "Peak RSS: DuckDB caches data up to its memory_limit (default 80% of RAM), so part of "
                   "the growth is cache and a straight line overstates what a 4 GB machine needs; only a "
                   "load run under a 4 GB limit can tell.", ""]
-        lines += _table(["figure", "estimate"], [[k, _num(v)] for k, v in e.values.items()])
+        lines += _table(["figure", "estimate"], [[k, _num(v, 0)] for k, v in e.values.items()])
     if run.profile:
         p = run.profile
         lines += ["", f"## Profile of one extra full load, {p.subjects:,} subjects (cProfile, slower than unprofiled)", "",

@@ -75,6 +75,7 @@ def site_exports(context: dg.AssetExecutionContext, warehouse: WarehouseSettings
         previous_cutoff = intake.last_cutoff(conn)
         report = intake.ingest_inbox(conn, Path(warehouse.inbox), registry,
                                      load_id, datetime.now(timezone.utc).replace(tzinfo=None))
+        context.log.info(f"ingest done: {len(report.files)} new files")  # bench splits stages here
         fault_point("ingest")
         cutoff = intake.resolve_cutoff(conn, warehouse.cutoff)
         if not report.files and cutoff == previous_cutoff:
