@@ -39,16 +39,15 @@ from __future__ import annotations
 
 import csv
 import re
+from itertools import islice, repeat
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, time
 from typing import BinaryIO, Callable
 
-import openpyxl
 import pandas as pd
-from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
 
-from sources.domains import DOMAINS, Domain
+from sources import xlsx_rows
+from sources.domains import DOMAINS, Column, Domain
 from sources.inbox import open_inbox_file
 from sources.model import ExportName, FileRefused, InboxFile, ParsedChunk, RowError
 from sources.parsing import (MAX_CELL_CHARS, Cell, CellError, CellFormat, cell_text, excerpt, parse_cell,
@@ -65,6 +64,15 @@ PANDAS_DTYPES = {"VARCHAR": object, "DATE": object, "INTEGER": "Int64", "DOUBLE"
                  "BOOLEAN": "boolean"}
 
 Rows = Iterator[tuple[int, list[Cell]]]   # (row number as a person sees it, cells); header = 1
+
+_MISS = object()   # not remembered yet
+_BAD = object()    # a cell (or derived field) that fails: the row goes through `_convert`
+MEMO_LIMIT = 100_000   # distinct cells remembered per column and file (bounds memory)
+
+
+def _memo_key(cell: object) -> object:
+    """In Python 1 == 1.0 == True; in a workbook they are different cells (True is no grade)."""
+    return cell if cell.__class__ is str else (cell.__class__, cell)
 
 
 # --- row sources: a file -> numbered rows of cells ----------------------------------------
@@ -193,45 +201,11 @@ def _csv_rows(file: InboxFile, site: SiteConfig) -> Rows:
             raise FileRefused(_csv_problem(str(exc), reader.line_num)) from None
 
 
-def _plain(value: object) -> Cell:
-    """An openpyxl value as a Cell. Formulas are read as their text ("=TODAY()"), never as the
-    value Excel last computed: a workbook written by a program often has no computed value
-    (the cell would silently read as empty), and a formula is not data the site typed. Array and
-    data-table formulas and durations, which are other Python types, become text as well."""
-    if value is None or isinstance(value, (str, int, float, date, time)):
-        return value
-    if isinstance(value, ArrayFormula):
-        return value.text or "="
-    if isinstance(value, DataTableFormula):
-        return "=TABLE()"
-    return str(value)
-
-
 def _xlsx_rows(file: InboxFile, site: SiteConfig) -> Rows:
     """The first sheet's rows, numbered as in Excel. The sheet's declared dimensions are
     ignored (some writers get them wrong, which would silently cut columns)."""
     with open_inbox_file(file) as fh:
-        yield from _sheet_rows(fh)
-
-
-def _sheet_rows(fh: BinaryIO) -> Rows:
-    try:
-        workbook = openpyxl.load_workbook(fh, read_only=True, data_only=False)
-    except Exception as exc:  # zip, XML and content-type errors all mean: not an xlsx workbook
-        raise FileRefused(f"the file is not a valid xlsx workbook ({type(exc).__name__}: {exc}); "
-                          "save it from Excel as .xlsx, or export it as .csv") from None
-    try:
-        sheet = workbook.worksheets[0] if workbook.worksheets else None
-        if sheet is None or not hasattr(sheet, "iter_rows"):
-            raise FileRefused("the workbook's first sheet is not a worksheet of data")
-        sheet.reset_dimensions()
-        try:
-            for number, values in enumerate(sheet.iter_rows(min_row=1, values_only=True), 1):
-                yield number, [_plain(v) for v in values]
-        except Exception as exc:  # damaged sheet XML or zip member
-            raise FileRefused(f"the workbook's first sheet cannot be read ({type(exc).__name__}: {exc})") from None
-    finally:
-        workbook.close()
+        yield from xlsx_rows.sheet_rows(fh)
 
 
 ROW_SOURCES: dict[str, Callable[[InboxFile, SiteConfig], Rows]] = {"csv": _csv_rows, "xlsx": _xlsx_rows}
@@ -305,24 +279,35 @@ def _lab_value(cell: Cell, fmt: CellFormat) -> tuple[float, str | None]:
 COLUMN_PARSERS: dict[tuple[str, str], Callable[[Cell, CellFormat], object]] = {("labs", "value"): _lab_value}
 
 
-def _finish_labs(values: dict[str, object], cells: dict[str, Cell], name: ExportName) -> None:
+def _lab_fields(test_code: str, value: tuple[float, str | None], unit: str, ref_low: float | None,
+                ref_high: float | None, value_cell: Cell) -> dict[str, object]:
     """Canonical value and unit beside the value and unit as written (raises CellError)."""
-    if any(c not in values for c in ("test_code", "value", "unit")):
-        return  # one of them already failed: the row is refused for that reason
-    measured, qualifier = values["value"]
-    conversion = convert_lab(values["test_code"], measured, values["unit"],
-                             values.get("ref_low"), values.get("ref_high"))
-    values.update(
+    measured, qualifier = value
+    conversion = convert_lab(test_code, measured, unit, ref_low, ref_high)
+    return dict(
         test_code=conversion.test_code, original_test_code=conversion.original_test_code,
         value=conversion.value, value_qualifier=qualifier, unit=conversion.unit,
-        original_value=parse_text(cells["value"]), original_unit=conversion.original_unit,
+        original_value=parse_text(value_cell), original_unit=conversion.original_unit,
         conversion_factor=conversion.factor, ref_low=conversion.ref_low, ref_high=conversion.ref_high,
     )
 
 
-# Row rules of a domain that need several cells of the row or the file name.
-ROW_RULES: dict[str, Callable[[dict[str, object], dict[str, Cell], ExportName], None]] = {
-    "labs": _finish_labs,
+@dataclass(frozen=True)
+class DerivedFields:
+    """Fields a domain derives from several parsed values of one row (and raw cells).
+
+    `derive` must be pure (same arguments, same result or same CellError): the columnar path
+    remembers its results. It runs only when every column of `needs` parsed."""
+    values: tuple[str, ...]      # parsed values passed to derive, in order
+    cells: tuple[str, ...]       # raw cells passed after them
+    needs: tuple[str, ...]       # skipped when one of these failed (the row is refused already)
+    derive: Callable[..., dict[str, object]]
+
+
+# Row rules of a domain that need several cells of the row.
+DERIVED_FIELDS: dict[str, DerivedFields] = {
+    "labs": DerivedFields(values=("test_code", "value", "unit", "ref_low", "ref_high"), cells=("value",),
+                          needs=("test_code", "value", "unit"), derive=_lab_fields),
 }
 
 
@@ -354,36 +339,170 @@ class ExportReader:
         # Per spec column: where it is in the row (None: absent, optional) and its parser.
         self._plan = [(c, layout.positions.get(c.name), COLUMN_PARSERS.get((self.domain, c.name)))
                       for c in self.spec.columns]
-        self._rule = ROW_RULES.get(self.domain)
+        self._derived = DERIVED_FIELDS.get(self.domain)
+        # Columnar path: per spec column, parsed value (or _BAD) of each distinct cell seen.
+        self._memo: dict[str, dict[object, object]] = {c.name: {} for c in self.spec.columns}
+        self._failed: dict[str, set[object]] = {c.name: set() for c in self.spec.columns}
+        self._derived_memo: dict[tuple, object] = {}
+        # CSV cells are all text (or None): the cell itself is its memo key.
+        self._text_cells = name.ext == "csv"
+        # What `derive` sets: the parsed values it replaces and the domain's derived columns.
+        self._derived_names = ([c for c in self.spec.raw_columns()
+                                if c in self._derived.values or c in self.spec.derived]
+                               if self._derived else [])
 
     def __iter__(self) -> Iterator[ParsedChunk]:
+        """Rows are converted a batch at a time, column by column (`_convert_batch`); a chunk
+        is yielded as soon as it holds `chunk_rows` rows (accepted + errors), as row by row."""
         self.empty_rows = 0
-        records: list[dict[str, object]] = []
+        frames: list[pd.DataFrame] = []
         errors: list[RowError] = []
+        pending = 0
         yielded = False
         rows = ROW_SOURCES[self.name.ext](self.file, self.site)
         try:
             next(rows)  # the header, already matched by open_export
-            for number, cells in rows:
-                outcome = self._convert(number, cells)
-                if outcome is None:
-                    self.empty_rows += 1
-                    continue
-                (errors if isinstance(outcome, RowError) else records).append(outcome)
-                if len(records) + len(errors) >= self.chunk_rows:
-                    yield self._chunk(records, errors)
-                    records, errors, yielded = [], [], True
-            if records or errors or not yielded:
-                yield self._chunk(records, errors)
+            while batch := list(islice(rows, self.chunk_rows - pending)):
+                frame, batch_errors = self._convert_batch(batch)
+                frames.append(frame)
+                errors += batch_errors
+                pending += len(frame) + len(batch_errors)
+                if pending >= self.chunk_rows:
+                    yield self._chunk(frames, errors)
+                    frames, errors, pending, yielded = [], [], 0, True
+            if pending or not yielded:
+                yield self._chunk(frames, errors)
         finally:
             rows.close()
 
-    def _chunk(self, records: list[dict[str, object]], errors: list[RowError]) -> ParsedChunk:
-        columns = self.spec.raw_columns()
-        frame = pd.DataFrame({
-            c: pd.Series([r.get(c) for r in records], dtype=PANDAS_DTYPES[t]) for c, t in columns.items()
-        })
+    def _chunk(self, frames: list[pd.DataFrame], errors: list[RowError]) -> ParsedChunk:
+        frames = [f for f in frames if len(f)] or frames[:1] or [self._frame({}, 0)]
+        frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
         return ParsedChunk(rows=frame, errors=errors)
+
+    def _frame(self, columns: dict[str, list], n: int) -> pd.DataFrame:
+        """Rows in raw.<domain>'s column order and dtypes; absent columns are empty."""
+        return pd.DataFrame({
+            c: pd.Series(columns.get(c, [None] * n), dtype=PANDAS_DTYPES[t])
+            for c, t in self.spec.raw_columns().items()
+        })
+
+    def _parse_column(self, column: Column, parser, cells: list[Cell], bad: set[int]) -> list[object]:
+        """Parsed values of one column; positions that fail go to `bad`. Each distinct cell is
+        parsed once: exports repeat the same dates, codes, units and values thousands of times,
+        and parse_cell depends on nothing but the cell (and the site's format)."""
+        memo, failed = self._memo[column.name], self._failed[column.name]
+        keys = cells if self._text_cells else [_memo_key(c) for c in cells]
+        try:
+            out = list(map(memo.__getitem__, keys))
+        except KeyError:  # a cell not seen yet
+            fmt = self._format
+            out = []
+            for key, cell in zip(keys, cells):
+                value = memo.get(key, _MISS)
+                if value is _MISS:
+                    try:
+                        value = parse_cell(column, cell, fmt, parser)
+                    except CellError:
+                        value = _BAD
+                        failed.add(key)
+                    if len(memo) < MEMO_LIMIT:
+                        memo[key] = value
+                out.append(value)
+        if failed and not failed.isdisjoint(keys):
+            bad.update(i for i, value in enumerate(out) if value is _BAD)
+        return out
+
+    def _derive_column(self, values: dict[str, list], cells: dict[str, list],
+                       bad: set[int]) -> list[dict[str, object] | None]:
+        """`derive` of every row that parsed, remembered per distinct input."""
+        derived = self._derived
+        memo = self._derived_memo
+        args = [values[c] for c in derived.values] + [cells[c] for c in derived.cells]
+        keys = list(zip(*args)) if self._text_cells else [tuple(map(_memo_key, row)) for row in zip(*args)]
+        out = list(map(memo.get, keys, repeat(_MISS)))
+        if _MISS in out:
+            for i, fields in enumerate(out):
+                if fields is not _MISS:
+                    continue
+                if i in bad:  # a cell failed: nothing to derive (and the row is re-read anyway)
+                    out[i] = None
+                    continue
+                fields = memo.get(keys[i], _MISS)
+                if fields is _MISS:
+                    try:
+                        fields = derived.derive(*(a[i] for a in args))
+                    except CellError:
+                        fields = _BAD
+                    if len(memo) < MEMO_LIMIT:
+                        memo[keys[i]] = fields
+                out[i] = fields
+        if _BAD in out:
+            bad.update(i for i, fields in enumerate(out) if fields is _BAD)
+        return out
+
+    def _convert_batch(self, batch: list[tuple[int, list[Cell]]]) -> tuple[pd.DataFrame, list[RowError]]:
+        """Convert rows column by column with the same parsers as `_convert`. Every row with
+        anything wrong (a cell, the site, a derived field, a value beyond the header, an empty
+        row) is converted again by `_convert`, row by row: its errors, and the decision to skip
+        it, are exactly those of the row-by-row reader."""
+        width = self.layout.width
+        numbers = [number for number, _ in batch]
+        grid: list[list[Cell]] = [cells for _, cells in batch]
+        bad: set[int] = set()
+        if any(len(cells) != width for cells in grid):
+            for i, cells in enumerate(grid):
+                n = len(cells)
+                if n < width:
+                    grid[i] = cells + [None] * (width - n)
+                elif n > width:
+                    if any(not _blank(c) for c in cells[width:]):
+                        bad.add(i)
+                    grid[i] = cells[:width]
+        columns = list(zip(*grid)) if grid else [()] * width
+        values: dict[str, list] = {}
+        spec_cells: dict[str, list] = {}
+        for column, position, parser in self._plan:
+            if position is None:  # an optional column the file does not have
+                values[column.name] = spec_cells[column.name] = [None] * len(batch)
+                continue
+            spec_cells[column.name] = cells = list(columns[position])
+            values[column.name] = self._parse_column(column, parser, cells, bad)
+        site = self.name.site
+        for i, site_id in enumerate(values["site_id"]):
+            if i not in bad and str(site_id).upper() != site:
+                bad.add(i)
+        derived = self._derive_column(values, spec_cells, bad) if self._derived else None
+
+        keep = [i for i in range(len(batch)) if i not in bad] if bad else range(len(batch))
+        out: dict[str, list] = {name: [col[i] for i in keep] for name, col in values.items()} if bad else values
+        if derived is not None:
+            fields = [derived[i] for i in keep] if bad else derived
+            for name in self._derived_names:
+                out[name] = [f[name] for f in fields]
+        n = len(keep)
+        out.update(site_id=[site] * n, source_file=[self.file.rel_path] * n,
+                   source_sha256=[self.file.sha256] * n, source_row=[numbers[i] for i in keep] if bad else numbers,
+                   export_date=[self.name.export_date] * n)
+        frame = self._frame(out, n)
+        if not bad:
+            return frame, []
+
+        records: list[dict[str, object]] = []
+        errors: list[RowError] = []
+        for i in sorted(bad):
+            outcome = self._convert(*batch[i])
+            if outcome is None:
+                self.empty_rows += 1
+            elif isinstance(outcome, RowError):
+                errors.append(outcome)
+            else:
+                records.append(outcome)
+        if records:  # e.g. a row that only looked wrong to the columnar pass: keep file order
+            extra = self._frame({c: [r.get(c) for r in records] for c in self.spec.raw_columns()}, len(records))
+            frame = pd.concat([frame, extra], ignore_index=True).sort_values("source_row", kind="stable",
+                                                                             ignore_index=True)
+        return frame, errors
 
     def _convert(self, number: int, cells: list[Cell]) -> dict[str, object] | RowError | None:
         """One data row -> a raw record, a RowError, or None for a fully empty row."""
@@ -406,9 +525,11 @@ class ExportReader:
         if site_id is not None and str(site_id).upper() != self.name.site:
             problems.append((CHECK_SITE, f'column site_id: "{site_id}" is not the site of the file '
                              f"name ({self.name.site})"))
-        if self._rule is not None:
+        derived = self._derived
+        if derived is not None and all(c in values for c in derived.needs):
             try:
-                self._rule(values, spec_cells, self.name)
+                values.update(derived.derive(*(values.get(c) for c in derived.values),
+                                             *(spec_cells.get(c) for c in derived.cells)))
             except CellError as exc:
                 problems.append(_problem(exc, ""))
         beyond = next((i for i in range(self.layout.width, width) if not _blank(cells[i])), None)
