@@ -8,6 +8,8 @@ new export. The other sites' cutoff files are never loaded.
 """
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import time
 from dataclasses import dataclass
@@ -46,23 +48,38 @@ class BenchCohort:
         return [self.inbox / e.rel_path for e in entries]
 
 
+GENERATED_RECORD = "generated.json"   # written last: its presence means the cohort is complete
+
+
 def generate(out: Path, *, subjects: int, months: int, seed: int) -> BenchCohort:
-    started = time.perf_counter()
-    cohort = generate_cohort(out, seed=seed, subjects=subjects, months=months, snapshots="delta")
-    generate_s = time.perf_counter() - started
-    registry = load_registry(cohort.sites_file)
-    entries = [InboxEntry(p.relative_to(cohort.inbox).as_posix(), parse_file_name(p.name, registry))
-               for p in sorted(cohort.inbox.rglob("*")) if p.is_file()]
+    """Generate the cohort into `out`, or reuse the one a previous run completed there (the
+    100,000-subject cohort takes a quarter of an hour to write: `--cohorts` keeps it)."""
+    record = out / GENERATED_RECORD
+    wanted = {"subjects": subjects, "months": months, "seed": seed}
+    done = json.loads(record.read_text()) if record.exists() else {}
+    if {k: done.get(k) for k in wanted} == wanted:
+        sites_file, rows_written, generate_s = out / "sites.yaml", done["rows_written"], done["generate_s"]
+    else:
+        shutil.rmtree(out, ignore_errors=True)
+        started = time.perf_counter()
+        cohort = generate_cohort(out, seed=seed, subjects=subjects, months=months, snapshots="delta")
+        generate_s = time.perf_counter() - started
+        sites_file, rows_written = cohort.sites_file, cohort.rows_written
+        record.write_text(json.dumps({**wanted, "rows_written": rows_written, "generate_s": generate_s}))
+    inbox = out / "inbox"
+    registry = load_registry(sites_file)
+    entries = [InboxEntry(p.relative_to(inbox).as_posix(), parse_file_name(p.name, registry))
+               for p in sorted(inbox.rglob("*")) if p.is_file()]
     dates = sorted({e.name.export_date for e in entries})
     if len(dates) != 2:
         raise RuntimeError(f"the generator's delta mode should write two export dates, found {dates}")
     earlier, cutoff = dates
     delta_site = sorted(registry.sites)[0]
     return BenchCohort(
-        generated=out, sites_file=cohort.sites_file, registry=registry,
+        generated=out, sites_file=sites_file, registry=registry,
         full=_of(entries, earlier),
         delta=[e for e in _of(entries, cutoff) if e.name.site == delta_site],
-        delta_site=delta_site, sites=len(registry.sites), rows_written=cohort.rows_written,
+        delta_site=delta_site, sites=len(registry.sites), rows_written=rows_written,
         generate_s=generate_s)
 
 
@@ -75,7 +92,10 @@ def place(cohort: BenchCohort, entries: list[InboxEntry], inbox: Path) -> None:
     for e in entries:
         target = inbox / e.rel_path
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(cohort.inbox / e.rel_path, target)
+        try:  # a hard link: the 100,000-subject inbox is gigabytes, and loads never write to it
+            os.link(cohort.inbox / e.rel_path, target)
+        except OSError:
+            shutil.copyfile(cohort.inbox / e.rel_path, target)
 
 
 

@@ -79,12 +79,13 @@ def _measured_load(kind: str, cohort: bench_cohort.BenchCohort, home: Path, logs
     return MeasuredLoad(proc, run, load_facts(home / "warehouse.duckdb", run.run_id))
 
 
-def bench_size(subjects: int, months: int, seed: int, workdir: Path) -> tuple[SizeResult, bench_cohort.BenchCohort]:
+def bench_size(subjects: int, months: int, seed: int, workdir: Path,
+               generated: Path | None = None) -> tuple[SizeResult, bench_cohort.BenchCohort]:
     def say(text: str) -> None:
         print(f"[{subjects:,} subjects] {text}", flush=True)
 
     say("generating the cohort")
-    cohort = bench_cohort.generate(workdir / "generated", subjects=subjects, months=months, seed=seed)
+    cohort = bench_cohort.generate(generated or workdir / "generated", subjects=subjects, months=months, seed=seed)
     say(f"{cohort.sites} sites, {cohort.rows_written:,} rows written in {cohort.generate_s:.0f} s; full load")
     home, logs = workdir / "home", workdir / "logs"
     bench_cohort.place(cohort, cohort.full, home / "inbox")
@@ -128,6 +129,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=REPO / "bench" / "results", help="where results are written")
     parser.add_argument("--workdir", type=Path, help="scratch folder (default: a new temporary folder)")
     parser.add_argument("--keep", action="store_true", help="keep the generated inboxes and HOMEs")
+    parser.add_argument("--cohorts", type=Path,
+                        help="keep generated cohorts here and reuse them in later runs (same size, months, seed)")
     parser.add_argument("--machine", help="machine name in the result file names (default: host name)")
     parser.add_argument("--profile", action="store_true",
                         help="also run one full load of the largest size under cProfile")
@@ -150,7 +153,8 @@ def main(argv: list[str] | None = None) -> int:
         for subjects in sizes:
             size_dir = workdir / f"{subjects}-subjects"
             shutil.rmtree(size_dir, ignore_errors=True)
-            result, cohort = bench_size(subjects, args.months, args.seed, size_dir)
+            cached = args.cohorts / f"{subjects}x{args.months}-seed{args.seed}" if args.cohorts else None
+            result, cohort = bench_size(subjects, args.months, args.seed, size_dir, cached)
             results.append(result)
             if args.profile and subjects == sizes[-1]:
                 print(f"[{subjects:,} subjects] profiling one more full load", flush=True)

@@ -5,10 +5,10 @@ Dagster and dbt start-up, which does not grow with the data; the step events sep
 fixed cost from the stages that do grow.
 
 `site_exports` reads and checks in one step (pandera runs per chunk while reading; the Great
-Expectations suite and cross-domain checks run after every row is in). The step logs nothing
-in between today, so ingest and checks are reported together as `ingest+checks`. If the step
-logs a message starting with INGEST_DONE_MARKER right after `intake.ingest_inbox`, the stage
-is split at that message into `ingest` and `checks`.
+Expectations suite and cross-domain checks run after every row is in). The step logs a message
+starting with INGEST_DONE_MARKER right after `intake.ingest_inbox`: the step's window is split
+there into `ingest` and `checks`. A run without the marker (an older build) reports the step
+whole as `ingest+checks`.
 """
 from __future__ import annotations
 
