@@ -13,12 +13,10 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
 
 def _settings(home: Path, inbox: Path, sites: Path, cutoff: str | None):
-    from orchestration.resources import WarehouseSettings
+    from orchestration.resources import WarehouseSettings, tuning_from_env
 
     return WarehouseSettings(home=str(home.resolve()), inbox=str(inbox.resolve()),
-                             sites_file=str(sites.resolve()), cutoff=cutoff or "",
-                             max_failing_share=float(os.environ.get("ITP_MAX_FAILING_SHARE", "0.2")),
-                             keep_versions=int(os.environ.get("ITP_KEEP_VERSIONS", "5")))
+                             sites_file=str(sites.resolve()), cutoff=cutoff or "", **tuning_from_env())
 
 
 def _load(settings) -> int:

@@ -10,6 +10,15 @@ import dagster as dg
 from orchestration.publishing import WarehouseHome
 
 
+def tuning_from_env() -> dict[str, object]:
+    """The settings that are not paths, from ITP_* variables (docs/operations.md)."""
+    return dict(
+        max_failing_share=float(os.environ.get("ITP_MAX_FAILING_SHARE", "0.2")),
+        keep_versions=int(os.environ.get("ITP_KEEP_VERSIONS", "5")),
+        duckdb_memory_limit=os.environ.get("ITP_DUCKDB_MEMORY_LIMIT", "2GB"),
+    )
+
+
 class WarehouseSettings(dg.ConfigurableResource):
     """HOME holds the published warehouse, its versions, candidates and the Dagster instance."""
 
@@ -19,6 +28,9 @@ class WarehouseSettings(dg.ConfigurableResource):
     cutoff: str = ""                  # YYYY-MM-DD; empty = the latest export date seen
     max_failing_share: float = 0.2    # a file failing more than this share of rows is an error
     keep_versions: int = 5
+    # DuckDB's memory for a load (it spills to disk beyond it); dbt's DuckDB gets the same.
+    # Its default, 80% of the machine's RAM, would let a registry-scale load take the machine.
+    duckdb_memory_limit: str = "2GB"
 
     @classmethod
     def from_env(cls) -> "WarehouseSettings":
@@ -28,9 +40,13 @@ class WarehouseSettings(dg.ConfigurableResource):
             inbox=os.environ.get("ITP_INBOX", str(home / "inbox")),
             sites_file=os.environ.get("ITP_SITES", str(home / "sites.yaml")),
             cutoff=os.environ.get("ITP_CUTOFF", ""),
-            max_failing_share=float(os.environ.get("ITP_MAX_FAILING_SHARE", "0.2")),
-            keep_versions=int(os.environ.get("ITP_KEEP_VERSIONS", "5")),
+            **tuning_from_env(),
         )
+
+    @property
+    def duckdb_config(self) -> dict[str, str]:
+        """duckdb.connect(config=...) of every connection that writes a candidate."""
+        return {"memory_limit": self.duckdb_memory_limit}
 
     @property
     def warehouse_home(self) -> WarehouseHome:

@@ -85,6 +85,7 @@ def warehouse_dbt_models() -> dg.AssetsDefinition:
         load_id = context.run_id
         candidate = warehouse.warehouse_home.candidate(load_id)
         os.environ["ITP_WAREHOUSE_PATH"] = str(candidate)
+        os.environ["ITP_DUCKDB_MEMORY_LIMIT"] = warehouse.duckdb_memory_limit
         dbt_vars = _load_vars(candidate, load_id)
         invocation = dbt.cli(["build", "--vars", json.dumps(dbt_vars)], context=context, raise_on_error=False)
         yield from invocation.stream()

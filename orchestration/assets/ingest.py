@@ -70,7 +70,7 @@ def site_exports(context: dg.AssetExecutionContext, warehouse: WarehouseSettings
         candidate = create_candidate(home, load_id)
     except LoadInProgress as exc:
         raise dg.Failure(description=str(exc), allow_retries=False) from exc
-    with duckdb.connect(str(candidate)) as conn:
+    with duckdb.connect(str(candidate), config=warehouse.duckdb_config) as conn:
         intake.prepare_warehouse(conn)
         previous_cutoff = intake.last_cutoff(conn)
         report = intake.ingest_inbox(conn, Path(warehouse.inbox), registry,

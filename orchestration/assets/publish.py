@@ -33,7 +33,7 @@ def build_published_asset() -> dg.AssetsDefinition:
         load_id = context.run_id
         home = warehouse.warehouse_home
         candidate = home.candidate(load_id)
-        with duckdb.connect(str(candidate)) as conn:
+        with duckdb.connect(str(candidate), config=warehouse.duckdb_config) as conn:
             site_queries.update_site_queries(conn, load_id)
             decision = gate.evaluate_gate(conn, load_id, max_failing_share=warehouse.max_failing_share)
             intake.finish_load_log(conn, load_id, "published" if decision.publish else "rejected")
