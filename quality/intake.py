@@ -8,13 +8,14 @@ others: whole-file problems are recorded as `refused` and the loop goes on.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
 
-from quality import check_results, quarantine, schemas, site_queries
+from quality import check_results, prefetch, quarantine, schemas, site_queries
 from sources import manifest
 from sources.manifest import ManifestEntry
 from sources.domains import DOMAINS
@@ -22,7 +23,7 @@ from sources.inbox import discover
 from sources.model import ExportName, FileRefused, InboxFile
 from sources.naming import parse_file_name
 from sources.readers import open_export
-from sources.registry import SiteRegistry
+from sources.registry import SiteConfig, SiteRegistry
 
 log = logging.getLogger(__name__)
 
@@ -106,20 +107,27 @@ def _insert_rows(conn: duckdb.DuckDBPyConnection, domain: str, rows) -> None:
 
 
 def _load_file(conn, f: InboxFile, name: ExportName, registry: SiteRegistry, out: ManifestEntry,
-               load_id: str) -> None:
-    """Read, check and store one file inside one transaction: all of it or none of it."""
-    site = registry.get(name.site)
-    reader = open_export(f, name, site)
-    out.dropped_columns = list(reader.dropped_columns)
-    for chunk in reader:
-        accepted, failures = schemas.check_rows(name.domain, chunk.rows, name.export_date)
-        errors = list(chunk.errors) + failures
-        _insert_rows(conn, name.domain, accepted)
+               load_id: str, read_ahead: prefetch.FileRead | None) -> None:
+    """Read (or take what a worker read ahead), check and store one file inside one
+    transaction: all of it or none of it."""
+    if read_ahead is None:
+        reader = open_export(f, name, registry.get(name.site))
+        out.dropped_columns = list(reader.dropped_columns)
+        chunks: Iterable[prefetch.CheckedChunk] = prefetch.checked_chunks(reader, name)
+    elif read_ahead.refused is not None:
+        raise FileRefused(read_ahead.refused)
+    elif read_ahead.failure is not None:
+        raise prefetch.ReadFailed(read_ahead.failure)
+    else:
+        out.dropped_columns = read_ahead.dropped_columns
+        chunks = read_ahead.chunks
+    for chunk in chunks:
+        _insert_rows(conn, name.domain, chunk.accepted)
         quarantine.write_errors(conn, file_name=f.rel_path, sha256=f.sha256, domain=name.domain,
-                                site_id=name.site, errors=errors, load_id=load_id)
+                                site_id=name.site, errors=chunk.errors, load_id=load_id)
         out.rows_read += chunk.rows_read
-        out.rows_accepted += len(accepted)
-        out.rows_quarantined += len({e.source_row for e in errors})
+        out.rows_accepted += len(chunk.accepted)
+        out.rows_quarantined += len({e.source_row for e in chunk.errors})
     dup_keys = schemas.check_snapshot(conn, name.domain, f.sha256)
     if len(dup_keys):
         moved = quarantine.move_to_quarantine(conn, name.domain, dup_keys, load_id)
@@ -127,11 +135,41 @@ def _load_file(conn, f: InboxFile, name: ExportName, registry: SiteRegistry, out
         out.rows_quarantined += moved
 
 
+def _read_plan(ordered: list[tuple[InboxFile, ExportName | FileRefused]], known: manifest.KnownFiles,
+               registry: SiteRegistry) -> list[tuple[InboxFile, ExportName, SiteConfig]]:
+    """The files the loop below will read, in its order: new content, a valid name, a known site."""
+    plan, shas = [], set()
+    for f, name in ordered:
+        if (isinstance(name, FileRefused) or known.seen(f.rel_path, f.sha256) or f.sha256 in shas
+                or known.path_of(f.sha256) is not None or name.site not in registry.sites):
+            continue
+        plan.append((f, name, registry.get(name.site)))
+        shas.add(f.sha256)
+    return plan
+
+
 def ingest_inbox(conn: duckdb.DuckDBPyConnection, inbox: Path, registry: SiteRegistry,
-                 load_id: str, loaded_at: datetime) -> IntakeReport:
-    """Load every file of the inbox that the manifest has not seen yet."""
+                 load_id: str, loaded_at: datetime, workers: int | None = None) -> IntakeReport:
+    """Load every file of the inbox that the manifest has not seen yet.
+
+    `workers` processes read files ahead (quality.prefetch); None: as many as there are cores
+    (up to 4) when the new files are large enough to repay starting them, else none."""
     files, unreadable = discover(inbox)
     known = manifest.known_files(conn)
+    ordered = _order(files, registry, loaded_at.date())
+    plan = _read_plan(ordered, known, registry)
+    if workers is None:
+        big = sum(f.size for f, _, _ in plan) >= prefetch.PARALLEL_MIN_BYTES
+        workers = prefetch.default_workers() if big and prefetch.default_workers() > 1 else 0
+    ahead = prefetch.Prefetcher(plan, workers)
+    try:
+        return _ingest(conn, ordered, unreadable, known, registry, load_id, loaded_at, ahead)
+    finally:
+        ahead.close()
+
+
+def _ingest(conn, ordered, unreadable, known: manifest.KnownFiles, registry: SiteRegistry, load_id: str,
+            loaded_at: datetime, ahead: prefetch.Prefetcher) -> IntakeReport:
     outcomes: list[ManifestEntry] = []
 
     def record(out: ManifestEntry, name: ExportName | None) -> None:
@@ -143,7 +181,7 @@ def ingest_inbox(conn: duckdb.DuckDBPyConnection, inbox: Path, registry: SiteReg
         if not known.seen(rel_path, sha256):
             record(ManifestEntry(rel_path, "refused", reason, sha256=sha256), None)
 
-    for f, name in _order(files, registry, loaded_at.date()):
+    for f, name in ordered:
         if known.seen(f.rel_path, f.sha256):
             continue  # not a new arrival: a second load of the same inbox changes nothing
         if (first := known.path_of(f.sha256)) is not None:
@@ -161,7 +199,7 @@ def ingest_inbox(conn: duckdb.DuckDBPyConnection, inbox: Path, registry: SiteReg
                           f"({current}); kept in history, not used")
         conn.execute("BEGIN TRANSACTION")
         try:
-            _load_file(conn, f, name, registry, out, load_id)
+            _load_file(conn, f, name, registry, out, load_id, ahead.take(f))
         except FileRefused as refused:
             conn.execute("ROLLBACK")
             record(ManifestEntry(f.rel_path, "refused", refused.reason, name.site, name.domain,
@@ -170,9 +208,10 @@ def ingest_inbox(conn: duckdb.DuckDBPyConnection, inbox: Path, registry: SiteReg
         except Exception as exc:  # an unreadable file must never stop the other files
             conn.execute("ROLLBACK")
             # The exception text may quote a cell (an identifier): only its type is kept.
-            log.error("file %s could not be stored: %s", f.rel_path, type(exc).__name__)
+            kind = exc.kind if isinstance(exc, prefetch.ReadFailed) else type(exc).__name__
+            log.error("file %s could not be stored: %s", f.rel_path, kind)
             record(ManifestEntry(f.rel_path, "refused",
-                                 f"the file could not be stored ({type(exc).__name__}); nothing of it was "
+                                 f"the file could not be stored ({kind}); nothing of it was "
                                  "loaded: send it to the warehouse team", name.site, name.domain, f.sha256), name)
             continue
         record(out, name)
