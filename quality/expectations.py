@@ -11,6 +11,20 @@ GE's SQL datasource does not work on DuckDB (stack-notes pitfall 13), so frames 
 DuckDB `.df()` (one file at a time, bounded memory) and validated with the pandas datasource in a
 throw-away file-mode context; its Data Docs site is copied to the caller's `docs_dir`.
 great_expectations is imported inside `run_lab_expectations` only: it takes seconds to import.
+
+Speed (registry scale; measured with bench/checks_micro.py, see its docstring): the suite used
+to hold one ExpectColumnValuesToBeBetween per lab test with a row_condition (about ten filtered
+passes over every frame) and ran once per file. Now:
+- each row's plausibility limits are joined from the seed in the SQL, and two
+  ExpectColumnPairValuesAToBeGreaterThanB (value >= plausible_low, plausible_high >= value,
+  rows with a missing value or a test code without limits ignored, as the row_condition
+  ignored them) plus the differential pair make the whole suite: three unconditioned passes;
+- several files are validated in one frame (up to `MAX_BATCH_ROWS` rows; a larger file alone),
+  so the fixed cost of a checkpoint run (and of its Data Docs page) is paid once per batch;
+- the frame holds only the checked columns; source_sha256 is a categorical (DuckDB ENUM);
+  the texts of the few failing rows are read back from raw.labs afterwards;
+- per-test check results are kept: rows_checked counted per test code in SQL, rows_failed from
+  the unexpected rows' test codes. Failures keep the order of the per-file, per-test suite.
 """
 from __future__ import annotations
 
@@ -43,17 +57,47 @@ TOTAL_TEST = "WBC"
 ROW_INDEX = ["source_sha256", "source_row"]
 SITE_INDEX = ["site_id", "test_code"]
 
+# A batch of files cannot exceed this many rows (memory: ~30 bytes a row); one larger file is
+# validated alone, as before.
+MAX_BATCH_ROWS = 2_000_000
+BOUNDS = "itp_gx_lab_bounds"   # the seed's plausibility limits, registered for the SQL below
+HITS = "itp_gx_hits"           # the unexpected rows of the load, registered for REASON_SQL
+
+LAB_FILES_SQL = """
+SELECT source_sha256, min(source_file) AS source_file, count(*) AS n
+FROM raw.labs WHERE list_contains($shas, source_sha256) GROUP BY 1 ORDER BY 1
+"""
+
+# Rows per seed test code in the batch: the plausibility check's rows_checked (rows with a
+# missing value count, as the element_count of a row_condition expectation counted them).
+TEST_COUNTS_SQL = f"""
+SELECT l.test_code, count(*) AS n FROM raw.labs AS l JOIN {BOUNDS} AS b ON b.test_code = l.test_code
+WHERE list_contains($shas, l.source_sha256) GROUP BY 1
+"""
+
+# {sha_type}: ENUM of the batch's file hashes (a categorical frame column, not 64-char strings).
 LAB_ROWS_SQL = f"""
-SELECT l.source_sha256, l.source_row, l.source_file, l.site_id, l.subject_id, l.sample_date,
-       l.test_code, l.value, l.unit, l.original_value, l.original_unit,
+SELECT CAST(l.source_sha256 AS {{sha_type}}) AS source_sha256, l.source_row, l.value,
+       b.plausible_low, b.plausible_high,
        CASE WHEN l.test_code IN ({", ".join(f"'{t}'" for t in DIFFERENTIAL_TESTS)}) THEN w.wbc_value END AS wbc_value
 FROM raw.labs AS l
+LEFT JOIN {BOUNDS} AS b ON b.test_code = l.test_code
 LEFT JOIN (
-  SELECT subject_id, sample_date, min(value) AS wbc_value
-  FROM raw.labs WHERE source_sha256 = $sha AND test_code = '{TOTAL_TEST}' GROUP BY ALL
-) AS w ON w.subject_id = l.subject_id AND w.sample_date = l.sample_date
-WHERE l.source_sha256 = $sha
-ORDER BY l.source_row
+  SELECT source_sha256, subject_id, sample_date, min(value) AS wbc_value
+  FROM raw.labs WHERE list_contains($shas, source_sha256) AND test_code = '{TOTAL_TEST}' GROUP BY ALL
+) AS w ON w.source_sha256 = l.source_sha256 AND w.subject_id = l.subject_id AND w.sample_date = l.sample_date
+WHERE list_contains($shas, l.source_sha256)
+ORDER BY l.source_sha256, l.source_row
+"""
+
+# What a reason shows of an unexpected row (wbc_value: as in LAB_ROWS_SQL).
+REASON_SQL = f"""
+SELECT l.source_sha256, l.source_row, l.test_code, l.value, l.original_value, l.original_unit, l.sample_date,
+       (SELECT min(w.value) FROM raw.labs AS w
+        WHERE w.source_sha256 = l.source_sha256 AND w.test_code = '{TOTAL_TEST}'
+          AND w.subject_id = l.subject_id AND w.sample_date = l.sample_date) AS wbc_value
+FROM raw.labs AS l JOIN (SELECT DISTINCT source_sha256, source_row FROM {HITS}) AS h
+  ON h.source_sha256 = l.source_sha256 AND h.source_row = l.source_row
 """
 
 SITE_MEDIANS_SQL = """
@@ -139,17 +183,16 @@ class _GxRun:
         self.ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
         source = self.ctx.data_sources.add_pandas("itp_warehouse")
 
+        pair = dict(or_equal=True, ignore_row_if="either_value_is_missing")
         rows_suite = gx.ExpectationSuite(name="lab_rows", expectations=[
-            gx.expectations.ExpectColumnValuesToBeBetween(
-                column="value", min_value=t.plausible_low, max_value=t.plausible_high,
-                row_condition=Column("test_code") == t.test_code, condition_parser="great_expectations",
-                meta={"rule": PLAUSIBILITY, "test_code": t.test_code},
-                description=f"{t.test_code} within its plausibility limits (seed lab_tests.csv)")
-            for t in lab_tests().values()
-        ] + [
             gx.expectations.ExpectColumnPairValuesAToBeGreaterThanB(
-                column_A="wbc_value", column_B="value", or_equal=True, ignore_row_if="either_value_is_missing",
-                meta={"rule": DIFFERENTIAL},
+                column_A="value", column_B="plausible_low", **pair, meta={"rule": PLAUSIBILITY, "bound": "low"},
+                description="each test's value not below its plausible_low (seed lab_tests.csv)"),
+            gx.expectations.ExpectColumnPairValuesAToBeGreaterThanB(
+                column_A="plausible_high", column_B="value", **pair, meta={"rule": PLAUSIBILITY, "bound": "high"},
+                description="each test's value not above its plausible_high (seed lab_tests.csv)"),
+            gx.expectations.ExpectColumnPairValuesAToBeGreaterThanB(
+                column_A="wbc_value", column_B="value", **pair, meta={"rule": DIFFERENTIAL},
                 description=f"{' and '.join(DIFFERENTIAL_TESTS)} not above {TOTAL_TEST} of the same sample date"),
         ])
         sites_suite = gx.ExpectationSuite(name="lab_site_medians", expectations=[
@@ -197,25 +240,97 @@ def _exception_text(result) -> str | None:
     return None
 
 
-def _validate_file(run: _GxRun, frame: pd.DataFrame, run_name: str,
-                   tallies: dict[tuple[str, str], _Tally]) -> list[tuple]:
-    """Validate one file's lab rows; returns failure tuples (sha, row, check_name, reason)."""
-    by_row = frame.set_index("source_row", drop=False)
-    failures: list[tuple] = []
-    for result in run.run(run.rows_checkpoint, frame, run_name):
-        meta = result.expectation_config.meta or {}
-        rule = meta.get("rule")
-        tally = tallies[(rule, meta.get("test_code") or "")]
+@dataclass
+class _Batch:
+    """Files validated in one frame (one checkpoint run)."""
+    shas: list[str] = field(default_factory=list)
+    files: list[str] = field(default_factory=list)
+    rows: int = 0
+
+
+def _batches(files: list[tuple[str, str, int]]) -> list[_Batch]:
+    """Consecutive files (sha256 order) up to MAX_BATCH_ROWS rows a batch."""
+    out: list[_Batch] = []
+    for sha, source_file, n in files:
+        if not out or (out[-1].rows + n > MAX_BATCH_ROWS and out[-1].rows):
+            out.append(_Batch())
+        out[-1].shas.append(sha)
+        out[-1].files.append(source_file)
+        out[-1].rows += int(n)
+    return out
+
+
+def _run_name(load_id: str, batch: _Batch, number: int, count: int) -> str:
+    name = (f"{load_id} {batch.files[0]}" if len(batch.files) == 1 else
+            f"{load_id} lab rows part {number} of {count} ({len(batch.files)} files, {batch.rows} rows, "
+            f"from {batch.files[0]})")
+    # GE stores runs under their names: no path separators (the inbox has sub-folders).
+    return name.replace("/", "__").replace("\\", "__")
+
+
+def _sha_enum(shas: list[str]) -> str:
+    return "ENUM(" + ", ".join("'" + s.replace("'", "''") + "'" for s in shas) + ")"
+
+
+def _validate_batch(run: _GxRun, conn: duckdb.DuckDBPyConnection, batch: _Batch, run_name: str,
+                    tallies: dict[tuple[str, str], _Tally]) -> list[tuple[str, str, int]]:
+    """Validate one batch of files; returns the unexpected rows as (rule, sha256, source_row)."""
+    params = {"shas": batch.shas}
+    counts = dict(conn.execute(TEST_COUNTS_SQL, params).fetchall())
+    frame = conn.execute(LAB_ROWS_SQL.format(sha_type=_sha_enum(batch.shas)), params).df()
+    results = run.run(run.rows_checkpoint, frame, run_name)
+    del frame
+    hits: list[tuple[str, str, int]] = []
+    plausibility = [r for r in results if (r.expectation_config.meta or {}).get("rule") == PLAUSIBILITY]
+    errors = [e for e in (_exception_text(r) for r in plausibility) if e is not None]
+    if errors:  # a limit that could not be checked leaves every test of the batch unchecked
+        for test_code in lab_tests():
+            tallies[(PLAUSIBILITY, test_code)].errors.append(f"{run_name}: {errors[0]}")
+    else:
+        for test_code, n in counts.items():
+            tallies[(PLAUSIBILITY, test_code)].rows_checked += int(n)
+        for result in plausibility:
+            hits += [(PLAUSIBILITY, str(h["source_sha256"]), int(h["source_row"]))
+                     for h in result.result.get("unexpected_index_list") or []]
+    for result in results:
+        if (result.expectation_config.meta or {}).get("rule") != DIFFERENTIAL:
+            continue
+        tally = tallies[(DIFFERENTIAL, "")]
         if (error := _exception_text(result)) is not None:
             tally.errors.append(f"{run_name}: {error}")
             continue
         tally.rows_checked += int(result.result.get("element_count") or 0)
         tally.rows_failed += int(result.result.get("unexpected_count") or 0)
-        for hit in result.result.get("unexpected_index_list") or []:
-            row = by_row.loc[int(hit["source_row"])].to_dict()
-            reason = _plausibility_reason(row) if rule == PLAUSIBILITY else _differential_reason(row)
-            failures.append((hit["source_sha256"], int(hit["source_row"]), rule, reason))
-    return failures
+        hits += [(DIFFERENTIAL, str(h["source_sha256"]), int(h["source_row"]))
+                 for h in result.result.get("unexpected_index_list") or []]
+    return hits
+
+
+def _failures(conn: duckdb.DuckDBPyConnection, hits: list[tuple[str, str, int]],
+              tallies: dict[tuple[str, str], _Tally]) -> list[tuple]:
+    """Failure tuples (sha, row, check_name, reason) of the unexpected rows, in the order the
+    per-file suite gave them (file, then each test's plausibility, then the differential);
+    counts plausibility failures per test."""
+    if not hits:
+        return []
+    unique_hits = sorted(set(hits))
+    conn.register(HITS, pd.DataFrame(unique_hits, columns=["rule", "source_sha256", "source_row"]))
+    try:
+        detail = conn.execute(REASON_SQL).df()
+    finally:
+        conn.unregister(HITS)
+    rows = {(r["source_sha256"], int(r["source_row"])): r for r in detail.to_dict("records")}
+    test_order = {code: i for i, code in enumerate(lab_tests())}
+    ordered = []
+    for rule, sha, source_row in unique_hits:
+        row = rows[(sha, source_row)]
+        if rule == PLAUSIBILITY:
+            tallies[(PLAUSIBILITY, row["test_code"])].rows_failed += 1
+            key = (sha, 0, test_order[row["test_code"]], source_row)
+            ordered.append((key, (sha, source_row, rule, _plausibility_reason(row))))
+        else:
+            ordered.append(((sha, 1, 0, source_row), (sha, source_row, rule, _differential_reason(row))))
+    return [failure for _, failure in sorted(ordered)]
 
 
 def _validate_site_medians(run: _GxRun, conn: duckdb.DuckDBPyConnection, load_id: str,
@@ -261,23 +376,26 @@ def _tally_results(load_id: str, tallies: dict[tuple[str, str], _Tally]) -> list
 def run_lab_expectations(conn: duckdb.DuckDBPyConnection, *, load_id: str, sha256s: list[str],
                          docs_dir: Path, max_site_median_ratio: float | None = None) -> LabExpectationsOutcome:
     """Validate the lab rows of the given files (those of this load); see the module doc."""
-    lab_files = [r[0] for r in conn.execute(
-        """SELECT DISTINCT source_sha256 FROM raw.labs WHERE list_contains($shas, source_sha256)
-           ORDER BY 1""", {"shas": list(sha256s)}).fetchall()]
-    if not lab_files:
+    files = conn.execute(LAB_FILES_SQL, {"shas": list(sha256s)}).fetchall()
+    if not files:
         return LabExpectationsOutcome()
     max_ratio = max_site_median_ratio or site_median_max_ratio()
+    bounds = pd.DataFrame([(t.test_code, float(t.plausible_low), float(t.plausible_high))
+                           for t in lab_tests().values()], columns=["test_code", "plausible_low", "plausible_high"])
     with tempfile.TemporaryDirectory(prefix="itp-gx-") as tmp:
         run = _GxRun(Path(tmp), max_ratio)
         tallies: dict[tuple[str, str], _Tally] = defaultdict(_Tally)
-        failures: list[tuple] = []
-        for sha in lab_files:
-            frame = conn.execute(LAB_ROWS_SQL, {"sha": sha}).df()
-            # GE stores runs under their names: no path separators (the inbox has sub-folders).
-            run_name = f"{load_id} {frame['source_file'].iloc[0]}".replace("/", "__").replace("\\", "__")
-            failures += _validate_file(run, frame, run_name, tallies)
+        hits: list[tuple[str, str, int]] = []
+        batches = _batches(files)
+        conn.register(BOUNDS, bounds)
+        try:
+            for number, batch in enumerate(batches, 1):
+                hits += _validate_batch(run, conn, batch, _run_name(load_id, batch, number, len(batches)), tallies)
+        finally:
+            conn.unregister(BOUNDS)
+        failures = _failures(conn, hits, tallies)
         results = _tally_results(load_id, tallies)
-        results += _validate_site_medians(run, conn, load_id, lab_files, max_ratio)
+        results += _validate_site_medians(run, conn, load_id, [f[0] for f in files], max_ratio)
         index = run.publish_docs(Path(docs_dir))
     frame = pd.DataFrame(failures, columns=FAILURE_COLUMNS) if failures else empty_failures()
     return LabExpectationsOutcome(failures=frame, check_results=results, data_docs_index=index)

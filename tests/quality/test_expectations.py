@@ -125,3 +125,72 @@ def test_files_without_lab_rows_run_nothing(tmp_path):
     outcome = run_lab_expectations(conn, load_id="L0", sha256s=["not-a-lab-file"], docs_dir=tmp_path / "docs")
     assert outcome.failures.empty and outcome.check_results == [] and outcome.data_docs_index is None
     assert not (tmp_path / "docs").exists()
+
+
+def _store_raw(conn, site: str, rows: list[dict], load_id: str = "L2") -> str:
+    """Rows straight into raw.labs (no row checks): what GE may meet there, NULLs included."""
+    from sources.domains import DOMAINS
+    from tests.quality.loads import file_path, typed_rows
+
+    path = file_path(site, "labs", EXPORT, folder="sub/")
+    sha = f"{site}-raw-{len(rows)}"
+    frame = typed_rows("labs", site, EXPORT, rows, path=path, sha256=sha)
+    cols = DOMAINS["labs"].raw_columns()
+    conn.register("chunk", frame)
+    conn.execute(f"INSERT INTO raw.labs ({', '.join(cols)}) SELECT "
+                 f"{', '.join(f'CAST(chunk.{c} AS {t})' for c, t in cols.items())} FROM chunk")
+    conn.unregister("chunk")
+    return sha
+
+
+def test_null_values_unknown_codes_and_batches(tmp_path, monkeypatch):
+    """A NULL value or a test code without limits is not checked (as a per-test row_condition
+    never saw it); files validated one by one or together give the same outcome."""
+    from quality import expectations
+
+    conn = new_warehouse(tmp_path / "w.duckdb")
+    day = date(2021, 5, 1)
+    a = _store_raw(conn, "AAA", [
+        lab("AAA-1", day, "PLT", 150.0, "10^9/L"),                    # row 2
+        lab("AAA-2", day, "PLT", None, "10^9/L"),                     # row 3: NULL value: counted, not failed
+        lab("AAA-3", day, "XYZ", 99999.0, "U/L"),                     # row 4: no limits in the seed
+        lab("AAA-4", day, None, 5.0, "U/L"),                          # row 5: no test code
+        lab("AAA-5", day, "PLT", 2500.0, "10^9/L"),                   # row 6: above
+        lab("AAA-6", day, "WBC", None, "10^9/L"),                     # row 7: NULL WBC ...
+        lab("AAA-6", day, "NEUT", 5.0, "10^9/L"),                     # row 8: ... nothing to compare
+        lab("AAA-7", day, "HGB", 10.0, "g/L"),                        # row 9: below 20
+    ])
+    b = _store_raw(conn, "BBB", [
+        lab("BBB-1", day, "PLT", 3000.0, "10^9/L"),                   # row 2: above
+        lab("BBB-2", day, "WBC", 4.0, "10^9/L"),                      # row 3
+        lab("BBB-2", day, "LYMPH", 5.0, "10^9/L"),                    # row 4: above WBC
+    ])
+    outcomes = []
+    for max_rows in (1, expectations.MAX_BATCH_ROWS):  # each file alone, then both in one frame
+        monkeypatch.setattr(expectations, "MAX_BATCH_ROWS", max_rows)
+        outcomes.append(run_lab_expectations(conn, load_id=f"L{max_rows}", sha256s=[a, b],
+                                             docs_dir=tmp_path / f"docs{max_rows}"))
+    alone, together = outcomes
+    assert alone.failures.equals(together.failures)
+    assert [(r.check_name, r.target, r.rows_checked, r.rows_failed, r.passed, r.details)
+            for r in alone.check_results] == [
+        (r.check_name, r.target, r.rows_checked, r.rows_failed, r.passed, r.details) for r in together.check_results]
+    assert together.data_docs_index is not None and alone.data_docs_index is not None
+    got = sorted(zip(together.failures["source_sha256"], together.failures["source_row"],
+                     together.failures["check_name"]))
+    assert got == sorted([(a, 6, PLAUSIBILITY), (a, 9, PLAUSIBILITY), (b, 2, PLAUSIBILITY), (b, 4, DIFFERENTIAL)])
+    reasons = dict(zip(zip(together.failures["source_sha256"], together.failures["source_row"]),
+                       together.failures["reason"]))
+    assert reasons[(a, 9)].startswith("HGB value 10 g/L is outside the plausible range 20 to 250 g/L")
+    assert reasons[(b, 4)].startswith("LYMPH 5 10^9/L is above WBC 4 10^9/L of the same subject")
+    by_target = {(r.check_name, r.target): r for r in together.check_results if r.check_name != SITE_DISTRIBUTION}
+    assert (by_target[(PLAUSIBILITY, "raw.labs (PLT)")].rows_checked,
+            by_target[(PLAUSIBILITY, "raw.labs (PLT)")].rows_failed) == (4, 2)
+    assert (by_target[(PLAUSIBILITY, "raw.labs (HGB)")].rows_checked,
+            by_target[(PLAUSIBILITY, "raw.labs (HGB)")].rows_failed) == (1, 1)
+    assert by_target[(PLAUSIBILITY, "raw.labs (WBC)")].passed
+    assert by_target[(PLAUSIBILITY, "raw.labs (WBC)")].rows_checked == 2
+    assert not any("XYZ" in target for _, target in by_target)
+    diff = by_target[(DIFFERENTIAL, "raw.labs (NEUT, LYMPH vs WBC)")]
+    assert (diff.rows_checked, diff.rows_failed, diff.details) == (11, 1, "1 rows quarantined")
+    conn.close()

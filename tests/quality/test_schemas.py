@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from datetime import date
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from quality import schemas
@@ -208,3 +210,82 @@ def test_a_check_that_crashes_never_lets_rows_through():
     frame = typed_rows("bleeding", "BJH", EXPORT, [{"subject_id": "BJH-001"}], path="x", sha256="s")
     with pytest.raises(RuntimeError, match="row checks could not run: broken"):
         schemas._failing_positions(schemas.build_schema([broken]), frame)
+
+
+# --- the vectorised rules decide as the per-cell records.is_missing / _text_key did ----------
+
+def test_controlled_terms_in_odd_case_and_spacing_are_accepted_in_spec_spelling():
+    accepted, errors = check("disposition", [
+        {"subject_id": "BJH-001", "status": " Withdrawn ", "status_date": date(2021, 5, 1), "reason": "EPIDEMIC"},
+        {"subject_id": "BJH-002", "status": "COMPLETED", "status_date": date(2021, 5, 1), "reason": "  "},
+        {"subject_id": "BJH-003", "status": "withdrawn", "status_date": date(2021, 5, 1), "reason": "\u00a0"},
+    ])
+    assert list(accepted["status"]) == ["withdrawn", "completed"]
+    assert list(accepted["reason"]) == ["epidemic", "  "]  # a blank optional cell stays as written
+    assert [(e.source_row, e.check_name) for e in errors] == [(4, "pandera.withdrawal_reason")]
+
+
+def test_blank_text_is_missing_whatever_the_whitespace():
+    accepted, errors = check("subjects", [subject("BJH-001", sex="\t"), subject("BJH-002", sex="\u3000"),
+                                          subject(" ", sex="F"), subject("BJH-004", sex="")])
+    assert accepted.empty
+    assert [(e.source_row, e.check_name) for e in errors] == [
+        (2, "pandera.required"), (3, "pandera.required"), (4, "pandera.required"), (5, "pandera.required")]
+    assert errors[2].reason == "subject_id is empty; a value is required" and errors[2].subject_id is None
+
+
+def test_integer_grades_as_the_reader_types_them():
+    """Int64 with a missing cell: the missing grade is a required failure, never a crash."""
+    frame = typed_rows("bleeding", "BJH", EXPORT, [
+        {"subject_id": f"BJH-00{i}", "assessment_date": date(2021, 5, 1)} for i in range(4)], path="x", sha256="s")
+    frame["who_grade"] = pd.array([0, 4, 5, None], dtype="Int64")
+    accepted, errors = schemas.check_rows("bleeding", frame, EXPORT)
+    assert list(accepted["who_grade"]) == [0, 4]
+    assert [(e.source_row, e.check_name, e.reason) for e in errors] == [
+        (4, "pandera.controlled_term", "who_grade '5' is not one of: 0, 1, 2, 3, 4"),
+        (5, "pandera.required", "who_grade is empty; a value is required")]
+
+
+def test_integer_grades_as_floats_and_as_text():
+    accepted, errors = check("adverse_events", [
+        {"subject_id": "BJH-001", "ae_term": "rash", "onset_date": date(2021, 5, 1), "serious": False,
+         "ctcae_grade": g} for g in (2.0, "3", " 4 ", 2.5, "x")])
+    assert len(accepted) == 3
+    assert [e.reason for e in errors] == ["ctcae_grade '2.5' is not one of: 1, 2, 3, 4, 5",
+                                          "ctcae_grade 'x' is not one of: 1, 2, 3, 4, 5"]
+
+
+def test_nan_inside_a_float64_column_is_missing():
+    frame = typed_rows("dosing", "BJH", EXPORT, [
+        {"subject_id": "BJH-001", "start_date": date(2021, 4, 2), "doses_per_day": 1},
+        {"subject_id": "BJH-002", "start_date": date(2021, 4, 2), "doses_per_day": 1}], path="x", sha256="s")
+    # a NaN that is not masked as NA (e.g. the result of 0/0 on a Float64 column)
+    frame["dose_mg"] = pd.arrays.FloatingArray(np.array([25.0, np.nan]), np.array([False, False]))
+    accepted, errors = schemas.check_rows("dosing", frame, EXPORT)
+    assert list(accepted["subject_id"]) == ["BJH-001"]
+    assert [(e.source_row, e.check_name) for e in errors] == [(3, "pandera.required")]
+
+
+def test_a_text_column_holding_other_objects_is_checked_cell_by_cell():
+    accepted, errors = check("subjects", [subject("BJH-001", sex=1), subject("BJH-002", sex="f")])
+    assert list(accepted["sex"]) == ["F"]
+    assert [e.reason for e in errors] == ["sex '1' is not one of: M, F"]
+
+
+def test_thousands_of_failing_rows_are_all_reported():
+    """pandera keeps one failure case per check (build_schema); every row still fails."""
+    rows = [{"subject_id": f"BJH-{i:05d}", "start_date": date(2021, 4, 2), "end_date": date(2021, 3, 1),
+             "dose_mg": 25.0, "doses_per_day": 2} for i in range(3000)]
+    rows[1500] = {**rows[1500], "end_date": date(2021, 5, 1)}
+    accepted, errors = check("dosing", rows)
+    assert list(accepted["subject_id"]) == ["BJH-01500"]
+    assert len(errors) == 2999 and {e.check_name for e in errors} == {"pandera.date_order"}
+    assert [e.source_row for e in errors] == [i + 2 for i in range(3000) if i != 1500]
+    assert errors[-1].raw_record["subject_id"] == "BJH-02999"
+
+
+def test_schemas_are_cached_per_export_date():
+    row = {"subject_id": "BJH-001", "assessment_date": date(2021, 7, 1), "who_grade": 1}
+    assert len(check("bleeding", [row], export_date=date(2021, 7, 1))[0]) == 1
+    assert check("bleeding", [row])[1][0].check_name == "pandera.future_date"
+    assert len(check("bleeding", [row], export_date=date(2021, 7, 1))[0]) == 1
