@@ -100,19 +100,47 @@ FROM raw.labs AS l JOIN (SELECT DISTINCT source_sha256, source_row FROM {HITS}) 
   ON h.source_sha256 = l.source_sha256 AND h.source_row = l.source_row
 """
 
+# Each new site's median against the median of the OTHER sites' current rows, per test. The
+# median of "all sites but one" is not an aggregate of per-site aggregates, and a correlated
+# subquery per (site, test) scans every current row once per site: fine with 3 sites, hours
+# with 300. So the other sites' values are counted per distinct value (all sites' counts minus
+# the site's own), and the median is read off the running count: the two middle positions of
+# n values are (n - 1) // 2 and n // 2, averaged as DuckDB's median() averages them.
+# tests/quality/test_expectations.py holds this equal to the correlated-subquery definition.
 SITE_MEDIANS_SQL = """
-WITH current_rows AS (
-  SELECT l.site_id, l.test_code, l.value FROM raw.labs AS l
-  JOIN quality.file_manifest AS m ON m.sha256 = l.source_sha256 AND m.is_current
+WITH current_counts AS (
+  SELECT l.site_id, l.test_code, l.value, count(*) AS n
+  FROM raw.labs AS l JOIN quality.file_manifest AS m ON m.sha256 = l.source_sha256 AND m.is_current
+  WHERE l.value IS NOT NULL GROUP BY ALL
 ),
+all_counts AS (SELECT test_code, value, sum(n) AS n FROM current_counts GROUP BY ALL),
 new_sites AS (
   SELECT site_id, test_code, median(value) AS site_median, count(value) AS n_site
   FROM raw.labs WHERE list_contains($shas, source_sha256) AND value IS NOT NULL GROUP BY ALL
+),
+others AS (
+  SELECT ns.site_id, ns.test_code, a.value, a.n - coalesce(c.n, 0) AS n
+  FROM new_sites AS ns
+  JOIN all_counts AS a ON a.test_code = ns.test_code
+  LEFT JOIN current_counts AS c ON c.site_id = ns.site_id AND c.test_code = ns.test_code AND c.value = a.value
+),
+running AS (
+  SELECT site_id, test_code, value,
+         sum(n) OVER (PARTITION BY site_id, test_code ORDER BY value ROWS UNBOUNDED PRECEDING) AS upto,
+         sum(n) OVER (PARTITION BY site_id, test_code) AS total
+  FROM others WHERE n > 0
+),
+middle AS (
+  SELECT site_id, test_code, max(total) AS n_others,
+         min(value) FILTER (WHERE upto > (total - 1) // 2) AS lo,
+         min(value) FILTER (WHERE upto > total // 2) AS hi
+  FROM running GROUP BY ALL
 )
-SELECT n.site_id, n.test_code, n.site_median, n.n_site,
-  (SELECT median(c.value) FROM current_rows AS c WHERE c.test_code = n.test_code AND c.site_id <> n.site_id) AS others_median,
-  (SELECT count(c.value) FROM current_rows AS c WHERE c.test_code = n.test_code AND c.site_id <> n.site_id) AS n_others
-FROM new_sites AS n ORDER BY n.site_id, n.test_code
+SELECT ns.site_id, ns.test_code, ns.site_median, ns.n_site,
+       m.lo * 0.5 + m.hi * 0.5 AS others_median,
+       coalesce(m.n_others, 0)::BIGINT AS n_others
+FROM new_sites AS ns LEFT JOIN middle AS m USING (site_id, test_code)
+ORDER BY ns.site_id, ns.test_code
 """
 
 

@@ -194,3 +194,50 @@ def test_null_values_unknown_codes_and_batches(tmp_path, monkeypatch):
     diff = by_target[(DIFFERENTIAL, "raw.labs (NEUT, LYMPH vs WBC)")]
     assert (diff.rows_checked, diff.rows_failed, diff.details) == (11, 1, "1 rows quarantined")
     conn.close()
+
+
+# The definition SITE_MEDIANS_SQL must equal: one correlated subquery per (site, test).
+REFERENCE_SITE_MEDIANS_SQL = """
+WITH current_rows AS (
+  SELECT l.site_id, l.test_code, l.value FROM raw.labs AS l
+  JOIN quality.file_manifest AS m ON m.sha256 = l.source_sha256 AND m.is_current
+),
+new_sites AS (
+  SELECT site_id, test_code, median(value) AS site_median, count(value) AS n_site
+  FROM raw.labs WHERE list_contains($shas, source_sha256) AND value IS NOT NULL GROUP BY ALL
+)
+SELECT n.site_id, n.test_code, n.site_median, n.n_site,
+  (SELECT median(c.value) FROM current_rows AS c WHERE c.test_code = n.test_code AND c.site_id <> n.site_id) AS others_median,
+  (SELECT count(c.value) FROM current_rows AS c WHERE c.test_code = n.test_code AND c.site_id <> n.site_id) AS n_others
+FROM new_sites AS n ORDER BY n.site_id, n.test_code
+"""
+
+
+def test_other_sites_median_equals_its_definition_on_random_warehouses(tmp_path):
+    """Random sites, tests, values (ties, decimals, NULLs), older snapshots that are no longer
+    current, and new files of only some sites: the counting query gives the reference's rows."""
+    import random
+
+    from quality.expectations import SITE_MEDIANS_SQL
+
+    rng = random.Random(7)
+    for trial in range(25):
+        conn = new_warehouse(tmp_path / f"w{trial}.duckdb")
+        shas = []
+        for s in range(rng.randint(1, 5)):
+            site = f"S{s}"
+            for month in (4, 5):
+                rows = [lab(f"{site}-{i}", date(2021, 3, 1) + timedelta(days=i), rng.choice(["PLT", "HGB", "ALT"]),
+                            rng.choice([rng.randint(1, 400) * 1.0, round(rng.uniform(1, 300), 1), 150.0, 0.5]),
+                            "10^9/L") for i in range(rng.randint(0, 30))]
+                for r in rows:
+                    if r["test_code"] == "HGB":
+                        r["unit"] = "g/L"
+                    if r["test_code"] == "ALT":
+                        r["unit"] = "U/L"
+                entry = load_file(conn, "labs", site, date(2021, month, 28), rows, load_id=f"L{trial}")
+                if month == 5 and rng.random() < 0.6:
+                    shas.append(entry.sha256)
+        got = conn.execute(SITE_MEDIANS_SQL, {"shas": shas}).fetchall()
+        assert got == conn.execute(REFERENCE_SITE_MEDIANS_SQL, {"shas": shas}).fetchall(), trial
+        conn.close()
