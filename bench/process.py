@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 PAGE_SIZE = os.sysconf("SC_PAGE_SIZE")
-SAMPLE_INTERVAL_S = 0.2
+SAMPLE_INTERVAL_S = 1.0   # a /proc scan per sample: more often would take CPU from the load it measures
 
 
 @dataclass(frozen=True)

@@ -19,12 +19,13 @@ METHOD = """\
   job `nightly_load`) in its own process. Stage wall times are the Dagster step events of that run
   (STEP_START to STEP_SUCCESS in HOME/dagster); `overhead` = process wall time minus the steps
   (interpreter, Dagster and dbt start-up); `load` = the whole process.
-- `ingest+checks` is the `site_exports` step: reading, pandera row checks (per chunk while
-  reading), inserts, the Great Expectations lab suite and cross-domain checks. The step logs
-  nothing between ingest and checks, so they cannot be told apart from the event log; the
-  profile section below splits them for one size.
+- `ingest` and `checks` split the `site_exports` step at its "ingest done" log line.
+  `ingest`: reading the files (worker processes read ahead on 2+ cores), the pandera row checks
+  (per chunk, while reading), inserts, duplicate-key checks. `checks`: the Great Expectations
+  lab suite, cross-domain checks and check results. pandera therefore counts in `ingest`;
+  `bench/checks_micro.py` times pandera and Great Expectations alone.
 - Peak RSS: the process and all its descendants (dbt runs as a child), summed, sampled from
-  /proc every 0.2 s; per stage, the samples inside the stage's window. Summing counts shared
+  /proc every second; per stage, the samples inside the stage's window. Summing counts shared
   pages once per process: an upper bound. `largest process` in JSON is wait4's ru_maxrss.
 - Rows: `ingest+checks` and `load` = rows of this load's new files (accepted + quarantined);
   `dbt` and `publish` = every row in raw.* after the load (they rebuild and copy the whole

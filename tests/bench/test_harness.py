@@ -79,3 +79,20 @@ def test_ingest_step_is_split_only_at_its_marker_and_retries_stay_inside_the_ste
 
     without_marker = [e for e in events if e.kind != "MESSAGE"]
     assert [w.stage for w in stage_windows(without_marker)] == ["ingest+checks", "dbt", "publish"]
+
+
+def test_a_completed_cohort_is_reused_and_a_different_one_regenerated(tmp_path):
+    from bench.cohort import GENERATED_RECORD, generate
+
+    out = tmp_path / "cohort"
+    first = generate(out, subjects=30, months=2, seed=5)
+    marker = out / "untouched"
+    marker.write_text("kept")   # a regeneration would wipe the folder
+    again = generate(out, subjects=30, months=2, seed=5)
+    assert marker.exists()
+    assert (again.rows_written, again.generate_s, again.full, again.delta) == \
+        (first.rows_written, first.generate_s, first.full, first.delta)
+
+    other = generate(out, subjects=30, months=2, seed=6)
+    assert not marker.exists()
+    assert (out / GENERATED_RECORD).exists() and other.rows_written > 0
