@@ -102,6 +102,11 @@ def _rss_targets(sizes: list[SizeResult], big: SizeResult | None,
     return out
 
 
+PANDERA_IN_INGEST = ("Great Expectations and cross-domain checks only: pandera runs per chunk inside "
+                     "ingest (in the worker processes) and is not separable in the event log; "
+                     "bench/checks_micro.py times it alone")
+
+
 def _checks_targets(sizes: list[SizeResult], profile: ProfileSummary | None) -> list[TargetResult]:
     out = []
     for s in sizes:
@@ -110,7 +115,7 @@ def _checks_targets(sizes: list[SizeResult], profile: ProfileSummary | None) -> 
         if stage is None or stage.ratio_to_floor is None:
             continue
         note = ("ingest and checks together: the event log does not separate them, so this is an "
-                "upper bound for checks" if stage.stage == "ingest+checks" else "")
+                "upper bound for checks" if stage.stage == "ingest+checks" else PANDERA_IN_INGEST)
         if note and profile and profile.subjects == s.subjects and profile.checks_share:
             note += (f"; the profile puts checks at {profile.checks_share:.0%} of the step, i.e. about "
                      f"{stage.ratio_to_floor * profile.checks_share:.1f}x the floor (rough estimate)")
