@@ -43,7 +43,7 @@ with out.open("w") as results:
         results.flush()
         if last:
             break
-        time.sleep(0.02)
+        time.sleep(0.1)   # often enough to see the switch; more would slow the load down
 """
 
 
