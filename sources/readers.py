@@ -38,9 +38,10 @@ whichever reader produced the rows.
 from __future__ import annotations
 
 import csv
+import io
 import re
-from itertools import islice, repeat
-from collections.abc import Iterator
+from itertools import islice
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO, Callable
 
@@ -65,7 +66,6 @@ PANDAS_DTYPES = {"VARCHAR": object, "DATE": object, "INTEGER": "Int64", "DOUBLE"
 
 Rows = Iterator[tuple[int, list[Cell]]]   # (row number as a person sees it, cells); header = 1
 
-_MISS = object()   # not remembered yet
 _BAD = object()    # a cell (or derived field) that fails: the row goes through `_convert`
 MEMO_LIMIT = 100_000   # distinct cells remembered per column and file (bounds memory)
 
@@ -87,6 +87,11 @@ UTF8_EVIDENCE_BYTES = 16
 _ASCII = bytes(range(0x80))
 
 
+def _too_long() -> str:
+    return (f"the file has more than {MAX_LINE_BYTES >> 20} MiB without a line break: it is not a CSV "
+            "export (a binary file?)")
+
+
 def _raw_lines(fh: BinaryIO) -> Iterator[bytes]:
     """The file's lines as bytes, each with its ending. Lines end in \\n (or \\r\\n), unless the
     first line ends in a lone \\r: then the file is CR-only (Excel for Mac's "CSV (Macintosh)")
@@ -97,8 +102,7 @@ def _raw_lines(fh: BinaryIO) -> Iterator[bytes]:
     cr_only: bool | None = None
     while raw := fh.readline(MAX_LINE_BYTES + 1):
         if len(raw) > MAX_LINE_BYTES:
-            raise FileRefused(f"the file has more than {MAX_LINE_BYTES >> 20} MiB without a line break: "
-                              "it is not a CSV export (a binary file?)")
+            raise FileRefused(_too_long())
         if cr_only is None:
             first_end = _LINE_END.search(raw)
             cr_only = first_end is not None and first_end.group() == b"\r"
@@ -158,11 +162,12 @@ def _decode(raw: bytes, encoding: str, number: int, offset: int) -> str:
     return text
 
 
-def _decoded_lines(fh: BinaryIO, encoding: str) -> Iterator[str]:
-    """Decode line by line so an undecodable byte is reported with its line and offset."""
-    offset = 0
-    evidence = _Utf8Evidence() if encoding == "gb18030" else None
-    for number, raw in enumerate(_raw_lines(fh), 1):
+def _decode_lines(raws: Iterable[bytes], encoding: str, number: int, offset: int,
+                  evidence: _Utf8Evidence | None) -> Iterator[str]:
+    """Decode line by line so an undecodable byte is reported with its line and offset.
+    `number` and `offset` are those of the line before the first of `raws`."""
+    for raw in raws:
+        number += 1
         if number == 1:
             _check_start(raw, encoding)
         text = _decode(raw, encoding, number, offset)
@@ -170,11 +175,87 @@ def _decoded_lines(fh: BinaryIO, encoding: str) -> Iterator[str]:
             evidence.add(raw)
         offset += len(raw)
         yield text.removeprefix("\ufeff") if number == 1 else text
+
+
+def _check_evidence(evidence: _Utf8Evidence | None) -> None:
     if evidence is not None and evidence.looks_like_utf8():
         raise FileRefused("the file looks like UTF-8 text (all its Chinese or other non-English text is "
                           "valid UTF-8), but the site's declared encoding is gb18030: read as gb18030 it "
                           "would turn into wrong characters; export it as GB18030 (GBK), or change the "
                           "site's encoding to utf-8 in the site registry")
+
+
+def _decoded_lines_one_by_one(fh: BinaryIO, encoding: str) -> Iterator[str]:
+    """The reference reader: one readline and one decode per line."""
+    evidence = _Utf8Evidence() if encoding == "gb18030" else None
+    yield from _decode_lines(_raw_lines(fh), encoding, 0, 0, evidence)
+    _check_evidence(evidence)
+
+
+BLOCK_BYTES = 1 << 20
+_LINE = re.compile(rb"[^\n]*\n|[^\n]+")
+
+
+def _checked_lines(whole: bytes) -> Iterator[bytes]:
+    """The lines of a block, refused at the first one longer than `_raw_lines` allows."""
+    for raw in _LINE.findall(whole):
+        if len(raw) > MAX_LINE_BYTES:
+            raise FileRefused(_too_long())
+        yield raw
+
+
+def _decode_block(whole: bytes, encoding: str, number: int, offset: int,
+                  evidence: _Utf8Evidence | None) -> Iterator[str]:
+    """The lines of `whole` (whole lines, after line `number`), as `_decode_lines` gives them.
+    One decode for the block; a block with anything to report (an undecodable byte, a NUL, a
+    byte-order mark) is decoded again line by line, which finds it and words it as always.
+    Neither encoding has a byte 0x0A inside a character, so the block decodes exactly when
+    each of its lines does, into the same text."""
+    try:
+        text = whole.decode(encoding)
+    except UnicodeDecodeError:
+        text = None
+    if text is None or "\x00" in text or "\ufeff" in text:
+        yield from _decode_lines(_LINE.findall(whole), encoding, number, offset, evidence)
+        return
+    if evidence is not None:
+        evidence.add(whole)   # the same sums as line by line (UTF-8 has no 0x0A inside a character)
+    yield from io.StringIO(text, newline="\n")   # split after each \n only, as readline does
+
+
+def _decoded_lines(fh: BinaryIO, encoding: str, block_bytes: int = BLOCK_BYTES) -> Iterator[str]:
+    """The file's lines as text, exactly as `_decoded_lines_one_by_one` gives them (the same
+    lines, the same FileRefused at the same line), a block of lines at a time: per-line reads
+    and decodes cost more than the rest of reading a CSV row. A CR-only file (or a first line
+    too long) is read by the reference reader."""
+    first = fh.readline(MAX_LINE_BYTES + 1)
+    first_end = _LINE_END.search(first)
+    if len(first) > MAX_LINE_BYTES or (first_end is not None and first_end.group() == b"\r"):
+        fh.seek(0)
+        yield from _decoded_lines_one_by_one(fh, encoding)
+        return
+    evidence = _Utf8Evidence() if encoding == "gb18030" else None
+    yield from _decode_lines((first,) if first else (), encoding, 0, 0, evidence)
+    number, offset, pending = 1, len(first), b""
+    while True:
+        data = fh.read(block_bytes)
+        block = pending + data
+        if not block:
+            break
+        cut = block.rfind(b"\n") + 1 if data else len(block)   # at the end of the file: all of it
+        if cut == 0:   # no line ends in this block yet
+            if len(block) > MAX_LINE_BYTES:
+                raise FileRefused(_too_long())
+            pending = block
+            continue
+        whole, pending = block[:cut], block[cut:]
+        if len(whole) > MAX_LINE_BYTES:   # may hold a line too long: the reference way finds it
+            yield from _decode_lines(_checked_lines(whole), encoding, number, offset, evidence)
+        else:
+            yield from _decode_block(whole, encoding, number, offset, evidence)
+        number += whole.count(b"\n")   # only the last block can end without one
+        offset += len(whole)
+    _check_evidence(evidence)
 
 
 def _csv_problem(message: str, line: int) -> str:
@@ -192,11 +273,8 @@ def _csv_problem(message: str, line: int) -> str:
 def _csv_rows(file: InboxFile, site: SiteConfig) -> Rows:
     with open_inbox_file(file) as fh:
         reader = csv.reader(_decoded_lines(fh, site.encoding), delimiter=site.delimiter, strict=True)
-        number = 0
         try:
-            for cells in reader:
-                number += 1
-                yield number, cells
+            yield from enumerate(reader, 1)
         except csv.Error as exc:
             raise FileRefused(_csv_problem(str(exc), reader.line_num)) from None
 
@@ -324,8 +402,13 @@ def _problem(exc: CellError, column: str) -> tuple[str, str]:
 class ExportReader:
     """Iterable of ParsedChunk for one export; see the module docstring for the guarantees."""
 
-    def __init__(self, file: InboxFile, name: ExportName, site: SiteConfig, layout: Layout, chunk_rows: int):
+    def __init__(self, file: InboxFile, name: ExportName, site: SiteConfig, layout: Layout, chunk_rows: int,
+                 rows: Rows | None = None):
         self.file = file
+        # The rows after the header, left open by open_export: the first iteration goes on from
+        # there instead of opening the file again (an xlsx sheet is checked whole before its first
+        # row: reading it twice cost a tenth of the read).
+        self._opened = rows
         self.name = name
         self.site = site
         self.domain = name.domain
@@ -359,9 +442,13 @@ class ExportReader:
         errors: list[RowError] = []
         pending = 0
         yielded = False
-        rows = ROW_SOURCES[self.name.ext](self.file, self.site)
+        rows, self._opened = self._opened, None
+        reopened = rows is None
+        if reopened:  # a second iteration
+            rows = ROW_SOURCES[self.name.ext](self.file, self.site)
         try:
-            next(rows)  # the header, already matched by open_export
+            if reopened:
+                next(rows)  # the header, already matched by open_export
             while batch := list(islice(rows, self.chunk_rows - pending)):
                 frame, batch_errors = self._convert_batch(batch)
                 frames.append(frame)
@@ -392,23 +479,26 @@ class ExportReader:
         parsed once: exports repeat the same dates, codes, units and values thousands of times,
         and parse_cell depends on nothing but the cell (and the site's format)."""
         memo, failed = self._memo[column.name], self._failed[column.name]
-        keys = cells if self._text_cells else [_memo_key(c) for c in cells]
+        keys = cells if self._text_cells else list(map(_memo_key, cells))
         try:
             out = list(map(memo.__getitem__, keys))
-        except KeyError:  # a cell not seen yet
+        except KeyError:  # cells not seen yet: parse each new distinct cell once
             fmt = self._format
-            out = []
-            for key, cell in zip(keys, cells):
-                value = memo.get(key, _MISS)
-                if value is _MISS:
-                    try:
-                        value = parse_cell(column, cell, fmt, parser)
-                    except CellError:
-                        value = _BAD
-                        failed.add(key)
-                    if len(memo) < MEMO_LIMIT:
-                        memo[key] = value
-                out.append(value)
+            new = {}
+            for key, cell in dict(zip(keys, cells)).items():
+                if key in memo:
+                    continue
+                try:
+                    new[key] = parse_cell(column, cell, fmt, parser)
+                except CellError:
+                    new[key] = _BAD
+                    failed.add(key)
+            if len(memo) + len(new) <= MEMO_LIMIT:
+                memo.update(new)
+                lookup = memo
+            else:  # the memo is full: this batch's new cells are not remembered
+                lookup = {**memo, **new}
+            out = list(map(lookup.__getitem__, keys))
         if failed and not failed.isdisjoint(keys):
             bad.update(i for i, value in enumerate(out) if value is _BAD)
         return out
@@ -420,23 +510,24 @@ class ExportReader:
         memo = self._derived_memo
         args = [values[c] for c in derived.values] + [cells[c] for c in derived.cells]
         keys = list(zip(*args)) if self._text_cells else [tuple(map(_memo_key, row)) for row in zip(*args)]
-        out = list(map(memo.get, keys, repeat(_MISS)))
-        if _MISS in out:
-            for i, fields in enumerate(out):
-                if fields is not _MISS:
-                    continue
-                if i in bad:  # a cell failed: nothing to derive (and the row is re-read anyway)
-                    out[i] = None
-                    continue
-                fields = memo.get(keys[i], _MISS)
-                if fields is _MISS:
-                    try:
-                        fields = derived.derive(*(a[i] for a in args))
-                    except CellError:
-                        fields = _BAD
-                    if len(memo) < MEMO_LIMIT:
-                        memo[keys[i]] = fields
-                out[i] = fields
+        try:
+            out = list(map(memo.__getitem__, keys))
+        except KeyError:  # inputs not seen yet: derive each new distinct input once
+            parsed = [values[c] for c in derived.values]
+            new = {}
+            for key, i in dict(zip(keys, range(len(keys)))).items():
+                if key in memo or any(column[i] is _BAD for column in parsed):
+                    continue  # remembered, or a cell failed (the row is refused: nothing to derive)
+                try:
+                    new[key] = derived.derive(*(a[i] for a in args))
+                except CellError:
+                    new[key] = _BAD
+            if len(memo) + len(new) <= MEMO_LIMIT:
+                memo.update(new)
+                lookup = memo
+            else:  # the memo is full: this batch's new inputs are not remembered
+                lookup = {**memo, **new}
+            out = list(map(lookup.get, keys))
         if _BAD in out:
             bad.update(i for i, fields in enumerate(out) if fields is _BAD)
         return out
@@ -469,9 +560,10 @@ class ExportReader:
             spec_cells[column.name] = cells = list(columns[position])
             values[column.name] = self._parse_column(column, parser, cells, bad)
         site = self.name.site
-        for i, site_id in enumerate(values["site_id"]):
-            if i not in bad and str(site_id).upper() != site:
-                bad.add(i)
+        site_ids = values["site_id"]
+        other_sites = {v for v in set(site_ids) if v is not _BAD and str(v).upper() != site}
+        if other_sites:
+            bad.update(i for i, site_id in enumerate(site_ids) if site_id in other_sites)
         derived = self._derive_column(values, spec_cells, bad) if self._derived else None
 
         keep = [i for i in range(len(batch)) if i not in bad] if bad else range(len(batch))
@@ -559,8 +651,9 @@ def open_export(file: InboxFile, name: ExportName, site: SiteConfig, chunk_rows:
     rows = ROW_SOURCES[name.ext](file, site)
     try:
         first = next(rows, None)
-    finally:
+        if first is None:
+            raise FileRefused("the file has no rows: a header row (column names) is required")
+        return ExportReader(file, name, site, read_header(first[1], DOMAINS[name.domain], site), chunk_rows, rows)
+    except BaseException:
         rows.close()
-    if first is None:
-        raise FileRefused("the file has no rows: a header row (column names) is required")
-    return ExportReader(file, name, site, read_header(first[1], DOMAINS[name.domain], site), chunk_rows)
+        raise

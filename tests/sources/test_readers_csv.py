@@ -339,3 +339,21 @@ def test_rows_read_equals_rows_plus_errors_on_a_mixed_file(read_csv):
         'column ae_term: a value is required but the cell is empty',
         'column onset_date: "2021-02-30" is not a valid date in the site\'s format yyyy-mm-dd (%Y-%m-%d): '
         "that day does not exist"]
+
+
+@pytest.mark.parametrize("ext", ["csv", "xlsx"])
+def test_a_reader_iterated_twice_reads_the_same_rows(tmp_path, inbox, ext):
+    """The first iteration goes on from the header open_export read; a second one reopens."""
+    from tests.sources.conftest import read_all, write_xlsx
+    rows = [["BJH", f"S{i}", "2021-03-04", str(i % 6)] for i in range(7)]
+    name = f"BJH_bleeding_20210401.{ext}"
+    if ext == "csv":
+        (inbox / name).write_bytes(csv_bytes(DOMAINS["bleeding"].spec_columns, rows))
+    else:
+        write_xlsx(inbox / name, [DOMAINS["bleeding"].spec_columns, *rows])
+    reader = open_in(inbox, name, registry_with(tmp_path), chunk_rows=3)
+    first, second = read_all(reader), read_all(reader)
+    assert first.chunks == second.chunks == 3
+    assert len(first.rows) == 6 and [e.source_row for e in first.errors] == [7]  # who_grade 5
+    pd.testing.assert_frame_equal(first.rows, second.rows)
+    assert [e.reason for e in first.errors] == [e.reason for e in second.errors]

@@ -179,7 +179,8 @@ def test_random_grids_read_the_same(grid, epoch, formats):
         if formats and isinstance(value, (int, float)) and not isinstance(value, bool):
             cell.number_format = formats[i % len(formats)]
     content = saved(wb)
-    has_formula = any(isinstance(v, str) and v.startswith("=") and len(v) > 1 for *_, v in grid)
+    final = {(row, column): value for row, column, value in grid}   # a later write replaces a cell
+    has_formula = any(isinstance(v, str) and v.startswith("=") and len(v) > 1 for v in final.values())
     assert_same(content, fast=False if has_formula else None)
 
 

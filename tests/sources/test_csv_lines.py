@@ -1,0 +1,67 @@
+"""The CSV line reader decodes a block of lines at a time; the reference decodes one line at a
+time. For any bytes, both must give the same lines, then the same refusal at the same point."""
+from __future__ import annotations
+
+import io
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from sources import readers
+from sources.model import FileRefused
+
+PIECES = [b"a", b"1", b";", b",", b'"', b"\n", b"\r", b"\r\n", b"\x00", b"\xef\xbb\xbf", b"\xff",
+          b"\xfe\xff", b"\x81", "头痛".encode(), "头痛".encode("gb18030"), "é".encode(), b"  "]
+
+
+def outcome(lines) -> tuple[list[str], str | None]:
+    got: list[str] = []
+    try:
+        for line in lines:
+            got.append(line)
+    except FileRefused as refused:
+        return got, refused.reason
+    return got, None
+
+
+def both(data: bytes, encoding: str, block_bytes: int):
+    fast = outcome(readers._decoded_lines(io.BytesIO(data), encoding, block_bytes=block_bytes))
+    reference = outcome(readers._decoded_lines_one_by_one(io.BytesIO(data), encoding))
+    return fast, reference
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(pieces=st.lists(st.sampled_from(PIECES), max_size=60), encoding=st.sampled_from(["utf-8", "gb18030"]),
+       block_bytes=st.integers(1, 24), max_line=st.sampled_from([8, 40, 1 << 20]))
+def test_block_reader_equals_line_reader(monkeypatch, pieces, encoding, block_bytes, max_line):
+    monkeypatch.setattr(readers, "MAX_LINE_BYTES", max_line)
+    fast, reference = both(b"".join(pieces), encoding, block_bytes)
+    assert fast == reference
+
+
+@pytest.mark.parametrize("data, expect", [
+    (b"h;x\r\n1;2\r\n3;4", None),                                       # CRLF, last line unterminated
+    (b"h;x\n1;\x002\n", "NUL character (line 2)"),
+    (b"h;x\n1;2\n\xef\xbb\xbfh;x\n", "byte-order mark"),
+    (b"h;x\n1;2\n3;\xff\n", "line 3"),
+    (b"h;x\r1;2\r", None),                                               # CR-only: the reference path
+])
+def test_examples_with_the_default_block(data, expect):
+    fast, reference = both(data, "utf-8", readers.BLOCK_BYTES)
+    assert fast == reference
+    assert (fast[1] is None) if expect is None else (expect in fast[1])
+
+
+def test_a_line_longer_than_the_limit_is_refused_after_the_lines_before_it(monkeypatch):
+    monkeypatch.setattr(readers, "MAX_LINE_BYTES", 64)
+    data = b"h;x\n1;2\n" + b"9" * 200 + b"\n3;4\n"
+    fast, reference = both(data, "utf-8", 16)
+    assert fast == reference == (["h;x\n", "1;2\n"], readers._too_long())
+
+
+def test_gb18030_file_that_is_utf8_is_refused_at_the_end():
+    data = ("h;x\n" + "头痛头痛头痛;1\n" * 3).encode()
+    fast, reference = both(data, "gb18030", 7)
+    assert fast == reference
+    assert "looks like UTF-8" in fast[1]
