@@ -70,9 +70,11 @@ _BAD = object()    # a cell (or derived field) that fails: the row goes through 
 MEMO_LIMIT = 100_000   # distinct cells remembered per column and file (bounds memory)
 
 
-def _memo_key(cell: object) -> object:
-    """In Python 1 == 1.0 == True; in a workbook they are different cells (True is no grade)."""
-    return cell if cell.__class__ is str else (cell.__class__, cell)
+def _memo_keys(cells: list) -> list:
+    """Memo keys of workbook cells: (type, cell). In Python 1 == 1.0 == True; in a workbook
+    they are different cells (True is no grade). CSV cells are all text: there the cell is
+    its own key."""
+    return list(zip(map(type, cells), cells))
 
 
 # --- row sources: a file -> numbered rows of cells ----------------------------------------
@@ -479,7 +481,7 @@ class ExportReader:
         parsed once: exports repeat the same dates, codes, units and values thousands of times,
         and parse_cell depends on nothing but the cell (and the site's format)."""
         memo, failed = self._memo[column.name], self._failed[column.name]
-        keys = cells if self._text_cells else list(map(_memo_key, cells))
+        keys = cells if self._text_cells else _memo_keys(cells)
         try:
             out = list(map(memo.__getitem__, keys))
         except KeyError:  # cells not seen yet: parse each new distinct cell once
@@ -509,7 +511,7 @@ class ExportReader:
         derived = self._derived
         memo = self._derived_memo
         args = [values[c] for c in derived.values] + [cells[c] for c in derived.cells]
-        keys = list(zip(*args)) if self._text_cells else [tuple(map(_memo_key, row)) for row in zip(*args)]
+        keys = list(zip(*(args if self._text_cells else map(_memo_keys, args))))
         try:
             out = list(map(memo.__getitem__, keys))
         except KeyError:  # inputs not seen yet: derive each new distinct input once
