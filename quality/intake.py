@@ -215,7 +215,7 @@ def _ingest(conn, ordered, unreadable, known: manifest.KnownFiles, registry: Sit
                                  "loaded: send it to the warehouse team", name.site, name.domain, f.sha256), name)
             continue
         record(out, name)
-        manifest.refresh_current(conn)
+        manifest.refresh_current(conn, name.site, name.domain)
         conn.execute("COMMIT")
     manifest.refresh_current(conn)
     return IntakeReport(load_id, outcomes)

@@ -6,9 +6,9 @@ load stores one file at a time in one DuckDB transaction. On a machine with two 
 worker processes read the next files ahead; the loader only stores what they return, in the
 same order and with the same outcome as when it reads a file itself (`checked_chunks`).
 
-Bounds: at most `workers + 1` files are read ahead, and only files small enough to be held whole
-in memory (`PREFETCH_MAX_BYTES`); larger files are streamed by the loader itself, chunk by
-chunk, as before. A worker that dies (killed for memory, say) costs nothing but time: the loader
+Bounds: files are read ahead up to `WINDOW_BYTES` of files (at least `workers + 1` files, at most
+`WINDOW_FILES`), and only files small enough to be held whole in memory (`PREFETCH_MAX_BYTES`);
+larger files are streamed by the loader itself, chunk by chunk, as before. A worker that dies (killed for memory, say) costs nothing but time: the loader
 reads the remaining files itself.
 """
 from __future__ import annotations
@@ -31,6 +31,11 @@ from sources.registry import SiteConfig
 PREFETCH_MAX_BYTES = {"csv": 64 << 20, "xlsx": 8 << 20}
 # Below this many bytes of new files, starting worker processes costs more than it saves.
 PARALLEL_MIN_BYTES = 32 << 20
+# Files read ahead at once: up to this many bytes of files (and at least one per worker, plus
+# the one the loader waits for). A count alone starves the workers: an export's one large file
+# (labs) sits between six small ones, so a window of a few files holds one large file at a time.
+WINDOW_BYTES = 32 << 20
+WINDOW_FILES = 64
 
 
 @dataclass
@@ -76,6 +81,13 @@ def read_whole(file: InboxFile, name: ExportName, site: SiteConfig) -> FileRead:
         return FileRead(failure=type(exc).__name__)
 
 
+def window_has_room(in_flight: list[int], size: int, min_files: int) -> bool:
+    """Whether a file of `size` bytes may be read ahead beside the files in flight."""
+    if len(in_flight) < min_files:
+        return True
+    return len(in_flight) < WINDOW_FILES and sum(in_flight) + size <= WINDOW_BYTES
+
+
 def default_workers() -> int:
     return max(1, min(4, (os.cpu_count() or 1)))
 
@@ -89,8 +101,8 @@ class Prefetcher:
     def __init__(self, plan: list[tuple[InboxFile, ExportName, SiteConfig]], workers: int):
         self._plan = [p for p in plan if p[0].size <= PREFETCH_MAX_BYTES.get(p[1].ext, 0)]
         self._next = 0
-        self._futures: dict[str, Future] = {}
-        self._ahead = workers + 1
+        self._futures: dict[str, tuple[Future, int]] = {}   # sha256 -> (its read, its size)
+        self._min_ahead = workers + 1
         self._pool: ProcessPoolExecutor | None = None
         if self._plan and workers > 0:
             # spawn, not fork: the loader runs inside Dagster, whose threads a fork would copy
@@ -99,15 +111,18 @@ class Prefetcher:
             self._fill()
 
     def _fill(self) -> None:
-        while self._pool is not None and len(self._futures) < self._ahead and self._next < len(self._plan):
+        while (self._pool is not None and self._next < len(self._plan)
+               and window_has_room([s for _, s in self._futures.values()], self._plan[self._next][0].size,
+                                   self._min_ahead)):
             file, name, site = self._plan[self._next]
             self._next += 1
-            self._futures[file.sha256] = self._pool.submit(read_whole, file, name, site)
+            self._futures[file.sha256] = (self._pool.submit(read_whole, file, name, site), file.size)
 
     def take(self, file: InboxFile) -> FileRead | None:
-        future = self._futures.pop(file.sha256, None)
-        if future is None:
+        ahead = self._futures.pop(file.sha256, None)
+        if ahead is None:
             return None
+        future, _ = ahead
         try:
             result = future.result()
         except BrokenProcessPool:   # a worker died: read the rest in the loader
@@ -118,7 +133,7 @@ class Prefetcher:
 
     def close(self) -> None:
         if self._pool is not None:
-            for future in self._futures.values():
+            for future, _ in self._futures.values():
                 future.cancel()
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None

@@ -107,17 +107,21 @@ def current_export_date(conn: duckdb.DuckDBPyConnection, site: str, domain: str)
     return row[0] if row else None
 
 
-def refresh_current(conn: duckdb.DuckDBPyConnection) -> None:
+def refresh_current(conn: duckdb.DuckDBPyConnection, site: str | None = None, domain: str | None = None) -> None:
     """The current snapshot of a site and domain: the `loaded` file with the latest export
-    date; on equal dates (a corrected re-export of the same day) the later arrival wins."""
-    conn.execute("UPDATE quality.file_manifest SET is_current = false WHERE is_current")
+    date; on equal dates (a corrected re-export of the same day) the later arrival wins.
+    Given a site and domain, only theirs is refreshed (after one file: the others cannot have
+    changed, and a registry's manifest has thousands of files)."""
+    where, params = ("", []) if site is None else (" AND site_id = ? AND domain = ?", [site, domain])
+    conn.execute(f"UPDATE quality.file_manifest SET is_current = false WHERE is_current{where}", params)
     conn.execute(
-        """UPDATE quality.file_manifest AS m SET is_current = true
+        f"""UPDATE quality.file_manifest AS m SET is_current = true
            FROM (
              SELECT sha256, file_path, row_number() OVER (
                PARTITION BY site_id, domain ORDER BY export_date DESC, loaded_at DESC, file_path DESC
              ) AS rn
-             FROM quality.file_manifest WHERE status = 'loaded'
+             FROM quality.file_manifest WHERE status = 'loaded'{where}
            ) AS ranked
-           WHERE ranked.rn = 1 AND m.sha256 = ranked.sha256 AND m.file_path = ranked.file_path"""
+           WHERE ranked.rn = 1 AND m.sha256 = ranked.sha256 AND m.file_path = ranked.file_path""",
+        params,
     )

@@ -102,3 +102,12 @@ def test_a_file_too_large_to_hold_is_left_to_the_loader(cohort):
         assert ahead.take(oversized[0][0]) is None       # the loader streams it itself
     finally:
         ahead.close()
+
+
+def test_the_read_ahead_window_is_counted_in_bytes_not_files():
+    """Small files between two large ones must not keep the second large one from a worker."""
+    big, small = 3 << 20, 20 << 10
+    assert prefetch.window_has_room([big] + [small] * 6, big, min_files=3)
+    assert not prefetch.window_has_room([big] * 10, big, min_files=3)               # bytes full
+    assert prefetch.window_has_room([prefetch.WINDOW_BYTES] * 2, big, min_files=3)  # one per worker + 1
+    assert not prefetch.window_has_room([1] * prefetch.WINDOW_FILES, 1, min_files=3)
