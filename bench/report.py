@@ -100,6 +100,12 @@ def markdown(run: BenchRun) -> str:
                       _num(ld.rows_read), _num(ld.rows_quarantined), _num(ld.raw_rows_total),
                       _num(ld.process_wall_s), _num(ld.peak_rss_mb, 0), _num(ld.machine_load_1m, 2)]
                      for s in run.sizes for ld in s.loads])
+    slow = [[f"{s.subjects:,}", ld.kind, f"`{node}`", _num(seconds)]
+            for s in run.sizes if s.subjects == max(x.subjects for x in run.sizes)
+            for ld in s.loads for node, seconds in ld.dbt_slowest]
+    if slow:
+        lines += ["", "## Slowest dbt nodes (largest size; dbt runs 2 threads)", ""]
+        lines += _table(["subjects", "load", "node", "seconds"], slow)
     lines += ["", "## DuckDB floor", ""]
     lines += _table(["subjects", "lab CSV files", "rows", "seconds", "rows/s", "re-encoded"],
                     [[f"{s.subjects:,}", str(s.floor.files), _num(s.floor.rows), _num(s.floor.seconds, 2),

@@ -52,6 +52,7 @@ class LoadResult:
     stages: list[StageResult] = field(default_factory=list)
     # [seconds since the process started, peak tree RSS MB in that slice]: where memory grows
     rss_timeline: list[list[float]] = field(default_factory=list)
+    dbt_slowest: list[list] = field(default_factory=list)   # [dbt node, seconds], slowest first
 
     def stage(self, name: str) -> StageResult | None:
         return next((s for s in self.stages if s.stage == name), None)

@@ -27,7 +27,7 @@ from bench.report import BenchRun, write
 from bench.results import LoadResult, SizeResult, load_result
 from bench.stages import STEP_STAGES, RunStages, latest_run_stages
 from bench.targets import evaluate, extrapolate
-from bench.warehouse import LoadFacts, load_facts
+from bench.warehouse import LoadFacts, dbt_slowest_nodes, load_facts
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_SIZES = (1000, 10000, 100000)
@@ -63,7 +63,9 @@ class MeasuredLoad:
     facts: LoadFacts
 
     def result(self, kind: str, floor: Floor) -> LoadResult:
-        return load_result(kind, self.proc, self.run, self.facts, floor)
+        result = load_result(kind, self.proc, self.run, self.facts, floor)
+        result.dbt_slowest = dbt_slowest_nodes(REPO / "dbt_project" / "target", self.run.run_id)
+        return result
 
 
 def _measured_load(kind: str, cohort: bench_cohort.BenchCohort, home: Path, logs: Path) -> MeasuredLoad:

@@ -2,6 +2,7 @@
 turn stage times into rows per second."""
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,3 +37,16 @@ def load_facts(published: Path, load_id: str) -> LoadFacts:
         raw_total = sum(conn.execute(f"SELECT count(*) FROM raw.{d}").fetchone()[0] for d in DOMAINS)
     return LoadFacts(int(files_new), int(files_read), int(read), int(accepted), int(quarantined),
                      int(raw_total), frozenset(p for (p,) in paths))
+
+
+def dbt_slowest_nodes(dbt_target: Path, run_id: str, top: int = 8) -> list[list]:
+    """[node, seconds] of the slowest dbt nodes of a load: where the dbt stage goes. dagster-dbt
+    writes each invocation's artifacts to <target>/<asset>-<run id[:7]>-<random>/."""
+    found = sorted(dbt_target.glob(f"*-{run_id[:7]}-*/run_results.json"), key=lambda p: p.stat().st_mtime)
+    if not found:
+        return []
+    results = json.loads(found[-1].read_text())["results"]
+    slowest = sorted(results, key=lambda r: -r["execution_time"])[:top]
+    named = ((r["unique_id"].split(".", 2), r["execution_time"]) for r in slowest)   # type.project.name
+    return [[f"{kind} {name}", round(seconds, 1)] for (kind, _, name), seconds in named]
+

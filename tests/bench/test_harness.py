@@ -48,6 +48,9 @@ def test_bench_writes_every_stage_of_the_full_and_delta_loads(tmp_path):
         # The ingest step logs its end, so its window splits into reading and checking.
         assert stages["ingest"]["rows"] == stages["checks"]["rows"] == load["rows_read"]
         assert stages["dbt"]["rows"] == load["raw_rows_total"]
+        assert len(load["dbt_slowest"]) == 8 and all(seconds >= 0 for _, seconds in load["dbt_slowest"])
+        kinds = {node.split(" ")[0] for node, _ in load["dbt_slowest"]}
+        assert kinds <= {"model", "test", "seed"} and "unit_test" not in kinds, kinds   # loads skip unit tests
 
     targets = {(t["target"], t["subjects"]): t["verdict"] for t in result["targets"]}
     assert targets[("full load within 10 min", 100_000)] == "NOT MEASURED"
@@ -55,6 +58,7 @@ def test_bench_writes_every_stage_of_the_full_and_delta_loads(tmp_path):
         assert targets[(target, 50)] in ("PASS", "FAIL")
 
     md = md_file.read_text()
+    assert "## Slowest dbt nodes" in md
     for load in ("full", "delta"):
         for name in STAGES:
             assert f"| 50 | {load} | {name} |" in md
