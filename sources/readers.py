@@ -77,6 +77,15 @@ def _memo_keys(cells: list) -> list:
     return list(zip(map(type, cells), cells))
 
 
+def _remember(memo: dict, new: dict) -> dict:
+    """`memo` with `new` added; once the memo is full (MEMO_LIMIT: it bounds memory), a copy
+    with them, for this batch only."""
+    if len(memo) + len(new) <= MEMO_LIMIT:
+        memo.update(new)
+        return memo
+    return {**memo, **new}
+
+
 # --- row sources: a file -> numbered rows of cells ----------------------------------------
 
 MAX_LINE_BYTES = 32 << 20   # longer without a line break: not an export (a binary file?)
@@ -495,12 +504,7 @@ class ExportReader:
                 except CellError:
                     new[key] = _BAD
                     failed.add(key)
-            if len(memo) + len(new) <= MEMO_LIMIT:
-                memo.update(new)
-                lookup = memo
-            else:  # the memo is full: this batch's new cells are not remembered
-                lookup = {**memo, **new}
-            out = list(map(lookup.__getitem__, keys))
+            out = list(map(_remember(memo, new).__getitem__, keys))
         if failed and not failed.isdisjoint(keys):
             bad.update(i for i, value in enumerate(out) if value is _BAD)
         return out
@@ -524,12 +528,7 @@ class ExportReader:
                     new[key] = derived.derive(*(a[i] for a in args))
                 except CellError:
                     new[key] = _BAD
-            if len(memo) + len(new) <= MEMO_LIMIT:
-                memo.update(new)
-                lookup = memo
-            else:  # the memo is full: this batch's new inputs are not remembered
-                lookup = {**memo, **new}
-            out = list(map(lookup.get, keys))
+            out = list(map(_remember(memo, new).get, keys))   # None: a row with a failed cell
         if _BAD in out:
             bad.update(i for i, fields in enumerate(out) if fields is _BAD)
         return out

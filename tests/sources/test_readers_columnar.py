@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from sources.domains import DATE, DOMAINS, FLAG, INTEGER, NUMBER
 from sources.model import FileRefused, RowError
+from sources import readers
 from sources.readers import DERIVED_FIELDS, ROW_SOURCES, ExportReader
 from tests.hostile.test_properties import (EXAMPLES, csv_content, inbox_with, read, sites, tables, text_cells,
                                            xlsx_cells)
@@ -149,3 +150,17 @@ def test_derived_fields_name_what_derive_sets():
     labs = DERIVED_FIELDS["labs"]
     fields = labs.derive("PLT", (55.0, None), "10^9/L", 100.0, 300.0, "55")
     assert set(fields) == set(labs.values) | set(DOMAINS["labs"].derived)
+
+
+def test_a_full_memo_still_reads_every_row_the_same(monkeypatch, tmp_path, inbox):
+    """Past MEMO_LIMIT distinct cells a batch's new cells are not remembered, but still used."""
+    monkeypatch.setattr(readers, "MEMO_LIMIT", 3)
+    header = DOMAINS["labs"].spec_columns
+    rows = [["BJH", f"S{i % 7}", f"2021-03-{1 + i % 28:02d}", ["PLT", "WBC", "ALT"][i % 3],
+             ["55", "<5", "x", "120", "7,5"][i % 5], ["10^9/L", "/uL", "U/L"][i % 3], "", ""] for i in range(40)]
+    (inbox / "BJH_labs_20210401.csv").write_bytes(csv_bytes(header, rows))
+    reader = open_in(inbox, "BJH_labs_20210401.csv", registry_with(tmp_path), chunk_rows=6)
+    chunks = list(reader)
+    assert sum(len(c.rows) for c in chunks) > 0 and any(c.errors for c in chunks)
+    assert len(reader._memo["sample_date"]) <= 3 and len(reader._derived_memo) <= 3
+    assert_same_as_row_by_row((reader, chunks))
