@@ -8,8 +8,8 @@ same order and with the same outcome as when it reads a file itself (`checked_ch
 
 Bounds: files are read ahead up to `WINDOW_BYTES` of files (at least `workers + 1` files, at most
 `WINDOW_FILES`), and only files small enough to be held whole in memory (`PREFETCH_MAX_BYTES`);
-larger files are streamed by the loader itself, chunk by chunk, as before. A worker that dies (killed for memory, say) costs nothing but time: the loader
-reads the remaining files itself.
+larger files are streamed by the loader itself, chunk by chunk, as before. A worker that dies
+(killed for memory, say) costs nothing but time: the loader reads the remaining files itself.
 """
 from __future__ import annotations
 
