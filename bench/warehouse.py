@@ -49,4 +49,3 @@ def dbt_slowest_nodes(dbt_target: Path, run_id: str, top: int = 8) -> list[list]
     slowest = sorted(results, key=lambda r: -r["execution_time"])[:top]
     named = ((r["unique_id"].split(".", 2), r["execution_time"]) for r in slowest)   # type.project.name
     return [[f"{kind} {name}", round(seconds, 1)] for (kind, _, name), seconds in named]
-

@@ -103,6 +103,16 @@ def _too_long() -> str:
             "export (a binary file?)")
 
 
+def _is_cr_only(first_line: bytes) -> bool:
+    """Whether the file's first line ends in a lone \\r: then every line does."""
+    first_end = _LINE_END.search(first_line)
+    return first_end is not None and first_end.group() == b"\r"
+
+
+def _new_evidence(encoding: str) -> _Utf8Evidence | None:
+    return _Utf8Evidence() if encoding == "gb18030" else None
+
+
 def _raw_lines(fh: BinaryIO) -> Iterator[bytes]:
     """The file's lines as bytes, each with its ending. Lines end in \\n (or \\r\\n), unless the
     first line ends in a lone \\r: then the file is CR-only (Excel for Mac's "CSV (Macintosh)")
@@ -115,8 +125,7 @@ def _raw_lines(fh: BinaryIO) -> Iterator[bytes]:
         if len(raw) > MAX_LINE_BYTES:
             raise FileRefused(_too_long())
         if cr_only is None:
-            first_end = _LINE_END.search(raw)
-            cr_only = first_end is not None and first_end.group() == b"\r"
+            cr_only = _is_cr_only(raw)
         if cr_only:
             yield from (part for part in _LONE_CR.split(raw) if part)
         else:
@@ -198,7 +207,7 @@ def _check_evidence(evidence: _Utf8Evidence | None) -> None:
 
 def _decoded_lines_one_by_one(fh: BinaryIO, encoding: str) -> Iterator[str]:
     """The reference reader: one readline and one decode per line."""
-    evidence = _Utf8Evidence() if encoding == "gb18030" else None
+    evidence = _new_evidence(encoding)
     yield from _decode_lines(_raw_lines(fh), encoding, 0, 0, evidence)
     _check_evidence(evidence)
 
@@ -219,15 +228,17 @@ def _decode_block(whole: bytes, encoding: str, number: int, offset: int,
                   evidence: _Utf8Evidence | None) -> Iterator[str]:
     """The lines of `whole` (whole lines, after line `number`), as `_decode_lines` gives them.
     One decode for the block; a block with anything to report (an undecodable byte, a NUL, a
-    byte-order mark) is decoded again line by line, which finds it and words it as always.
-    Neither encoding has a byte 0x0A inside a character, so the block decodes exactly when
-    each of its lines does, into the same text."""
-    try:
-        text = whole.decode(encoding)
-    except UnicodeDecodeError:
-        text = None
+    byte-order mark, a line over the length limit) is decoded again line by line, which finds
+    it and words it as always. Neither encoding has a byte 0x0A inside a character, so the
+    block decodes exactly when each of its lines does, into the same text."""
+    text = None
+    if len(whole) <= MAX_LINE_BYTES:   # else it may hold a line too long
+        try:
+            text = whole.decode(encoding)
+        except UnicodeDecodeError:
+            pass
     if text is None or "\x00" in text or "\ufeff" in text:
-        yield from _decode_lines(_LINE.findall(whole), encoding, number, offset, evidence)
+        yield from _decode_lines(_checked_lines(whole), encoding, number, offset, evidence)
         return
     if evidence is not None:
         evidence.add(whole)   # the same sums as line by line (UTF-8 has no 0x0A inside a character)
@@ -240,12 +251,11 @@ def _decoded_lines(fh: BinaryIO, encoding: str, block_bytes: int = BLOCK_BYTES) 
     and decodes cost more than the rest of reading a CSV row. A CR-only file (or a first line
     too long) is read by the reference reader."""
     first = fh.readline(MAX_LINE_BYTES + 1)
-    first_end = _LINE_END.search(first)
-    if len(first) > MAX_LINE_BYTES or (first_end is not None and first_end.group() == b"\r"):
+    if len(first) > MAX_LINE_BYTES or _is_cr_only(first):
         fh.seek(0)
         yield from _decoded_lines_one_by_one(fh, encoding)
         return
-    evidence = _Utf8Evidence() if encoding == "gb18030" else None
+    evidence = _new_evidence(encoding)
     yield from _decode_lines((first,) if first else (), encoding, 0, 0, evidence)
     number, offset, pending = 1, len(first), b""
     while True:
@@ -260,10 +270,7 @@ def _decoded_lines(fh: BinaryIO, encoding: str, block_bytes: int = BLOCK_BYTES) 
             pending = block
             continue
         whole, pending = block[:cut], block[cut:]
-        if len(whole) > MAX_LINE_BYTES:   # may hold a line too long: the reference way finds it
-            yield from _decode_lines(_checked_lines(whole), encoding, number, offset, evidence)
-        else:
-            yield from _decode_block(whole, encoding, number, offset, evidence)
+        yield from _decode_block(whole, encoding, number, offset, evidence)
         number += whole.count(b"\n")   # only the last block can end without one
         offset += len(whole)
     _check_evidence(evidence)

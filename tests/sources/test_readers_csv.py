@@ -10,7 +10,7 @@ import pytest
 from sources.domains import DOMAINS
 from sources.model import FileRefused
 from sources.readers import PANDAS_DTYPES
-from tests.sources.conftest import csv_bytes, open_in, registry_with
+from tests.sources.conftest import csv_bytes, open_in, read_all, registry_with, write_xlsx
 
 LAB_HEADER = ["site_id", "subject_id", "sample_date", "test_code", "value", "unit", "ref_low", "ref_high"]
 
@@ -344,7 +344,6 @@ def test_rows_read_equals_rows_plus_errors_on_a_mixed_file(read_csv):
 @pytest.mark.parametrize("ext", ["csv", "xlsx"])
 def test_a_reader_iterated_twice_reads_the_same_rows(tmp_path, inbox, ext):
     """The first iteration goes on from the header open_export read; a second one reopens."""
-    from tests.sources.conftest import read_all, write_xlsx
     rows = [["BJH", f"S{i}", "2021-03-04", str(i % 6)] for i in range(7)]
     name = f"BJH_bleeding_20210401.{ext}"
     if ext == "csv":
