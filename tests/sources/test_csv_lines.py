@@ -65,3 +65,11 @@ def test_gb18030_file_that_is_utf8_is_refused_at_the_end():
     fast, reference = both(data, "gb18030", 7)
     assert fast == reference
     assert "looks like UTF-8" in fast[1]
+
+
+def test_a_long_line_that_ends_in_the_next_block_is_refused(monkeypatch):
+    """The line begins in one block (still under the limit) and ends in the next, over it."""
+    monkeypatch.setattr(readers, "MAX_LINE_BYTES", 64)
+    data = b"h;x\n" + b"9" * 70 + b"\n3;4\n"
+    fast, reference = both(data, "utf-8", 48)
+    assert fast == reference == (["h;x\n"], readers._too_long())
