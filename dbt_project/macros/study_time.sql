@@ -31,12 +31,18 @@
 
 
 {% macro cutoff_date() -%}
-    {#- The load's data cutoff (--vars cutoff_date). Without it, the latest export date of a
-        loaded file, as endpoints.md §1 defines the default. -#}
+    {#- The data cutoff. A load gives it in quality.load_log, not as --vars, so that dbt's saved
+        parse serves every load: the latest row of the warehouse's load_log is the load that
+        builds it (in the candidate) or built it (in a published file, whose views therefore
+        keep that load's cutoff). Unit tests and `dbt docs` give it as --vars cutoff_date.
+        Without either: the latest export date of a loaded file (endpoints.md §1). -#}
     {%- set given = var('cutoff_date', none) -%}
     {%- if given -%}
         cast('{{ given }}' as date)
     {%- else -%}
-        (select max(export_date) from {{ source('quality', 'file_manifest') }} where status = 'loaded')
+        (select coalesce(
+            (select arg_max(cutoff_date, started_at) from {{ source('quality', 'load_log') }}),
+            (select max(export_date) from {{ source('quality', 'file_manifest') }} where status = 'loaded')
+        ))
     {%- endif -%}
 {%- endmacro %}

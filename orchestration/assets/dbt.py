@@ -2,7 +2,7 @@
 candidate warehouse. dbt data tests become asset checks; error-severity ones block publishing.
 """
 
-import json
+import hashlib
 import os
 import subprocess
 import sys
@@ -16,14 +16,24 @@ import duckdb
 from packaging.version import Version
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
+from orchestration.dbt_link import link_path, linked_candidate
 from orchestration.faults import fault_point
 from orchestration.publishing import reject_candidate
 from orchestration.resources import WarehouseSettings
 from quality import check_results
 
 DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
-# dbt resolves env_var() while parsing; the real path is set per load before `dbt build`.
-PARSE_PLACEHOLDER = str(DBT_PROJECT_DIR / "target" / "parse-only.duckdb")
+DBT_TARGET_DIR = DBT_PROJECT_DIR / "target"
+# dbt resolves env_var() while parsing: the parse and every load give the same fixed path, so
+# the saved parse serves every load (orchestration.dbt_link).
+DBT_WAREHOUSE_PATH = str(link_path(DBT_TARGET_DIR))
+
+
+def _derivation_files() -> list[Path]:
+    """The files the warehouse's rows are derived by (tests and profile excluded)."""
+    return [DBT_PROJECT_DIR / "dbt_project.yml",
+            *sorted(p for folder in ("models", "macros", "seeds")
+                    for p in (DBT_PROJECT_DIR / folder).rglob("*") if p.is_file())]
 
 
 def _manifest_is_stale(project: DbtProject) -> bool:
@@ -31,10 +41,23 @@ def _manifest_is_stale(project: DbtProject) -> bool:
     if not manifest.exists():
         return True
     built = manifest.stat().st_mtime
-    watched = [DBT_PROJECT_DIR / "dbt_project.yml", *DBT_PROJECT_DIR.glob("models/**/*"),
-               *DBT_PROJECT_DIR.glob("macros/**/*"), *DBT_PROJECT_DIR.glob("seeds/*"),
-               *DBT_PROJECT_DIR.glob("tests/**/*")]
-    return any(p.is_file() and p.stat().st_mtime > built for p in watched)
+    watched = [*_derivation_files(), DBT_PROJECT_DIR / "profiles.yml",
+               *(p for p in DBT_PROJECT_DIR.glob("tests/**/*") if p.is_file())]
+    return any(p.stat().st_mtime > built for p in watched)
+
+
+@cache
+def dbt_project_hash() -> str:
+    """Fingerprint of the derivation code (models, macros, seeds, vars, dbt versions). A load
+    whose fingerprint differs from the published warehouse's rebuilds its incremental models
+    whole: their kept rows were derived by the old code."""
+    digest = hashlib.sha256()
+    for package in ("dbt-core", "dbt-duckdb"):
+        digest.update(f"{package}=={installed_version(package)}\0".encode())
+    for path in _derivation_files():
+        digest.update(path.relative_to(DBT_PROJECT_DIR).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
 
 
 @cache
@@ -45,7 +68,7 @@ def dbt_project() -> DbtProject:
     if _manifest_is_stale(project):
         # Not project.preparer.prepare(): it looks for `dbt` on PATH, which cron and a
         # non-activated venv do not have.
-        env = {"ITP_WAREHOUSE_PATH": PARSE_PLACEHOLDER, **os.environ, "DO_NOT_TRACK": "1"}
+        env = {**os.environ, "ITP_WAREHOUSE_PATH": DBT_WAREHOUSE_PATH, "DO_NOT_TRACK": "1"}
         subprocess.run([dbt_executable(), "parse", "--quiet", "--project-dir", str(DBT_PROJECT_DIR),
                         "--profiles-dir", str(DBT_PROJECT_DIR)], env=env, check=True)
     return project
@@ -68,13 +91,21 @@ class WarehouseTranslator(DagsterDbtTranslator):
 TRANSLATOR = WarehouseTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
 
 
-def _load_vars(candidate: Path, load_id: str) -> dict[str, str]:
-    with duckdb.connect(str(candidate), read_only=True) as conn:
+def _prepare_build(candidate: Path, load_id: str) -> bool:
+    """Record the load's dbt project fingerprint; True when incremental models must be rebuilt
+    whole (the published warehouse was built by other derivation code, or by none). The models
+    read the load's cutoff from quality.load_log (macro cutoff_date): a load without one has
+    nothing to build."""
+    current = dbt_project_hash()
+    with duckdb.connect(str(candidate)) as conn:
         row = conn.execute("SELECT cutoff_date FROM quality.load_log WHERE load_id = ?", [load_id]).fetchone()
-    if row is None or row[0] is None:
-        raise dg.Failure(description="no data cutoff for this load: no snapshot was loaded yet",
-                         allow_retries=False)
-    return {"cutoff_date": row[0].isoformat(), "load_id": load_id}
+        if row is None or row[0] is None:
+            raise dg.Failure(description="no data cutoff for this load: no snapshot was loaded yet",
+                             allow_retries=False)
+        previous = conn.execute("SELECT dbt_project_hash FROM quality.load_log WHERE status = 'published' "
+                                "ORDER BY started_at DESC LIMIT 1").fetchone()
+        conn.execute("UPDATE quality.load_log SET dbt_project_hash = ? WHERE load_id = ?", [current, load_id])
+    return previous is None or previous[0] != current
 
 
 @cache
@@ -86,15 +117,19 @@ def warehouse_dbt_models() -> dg.AssetsDefinition:
     def _models(context: dg.AssetExecutionContext, dbt: DbtCliResource, warehouse: WarehouseSettings):
         load_id = context.run_id
         candidate = warehouse.warehouse_home.candidate(load_id)
-        os.environ["ITP_WAREHOUSE_PATH"] = str(candidate)
+        full_refresh = _prepare_build(candidate, load_id)
+        if full_refresh:
+            context.log.info("The dbt project differs from the one that built the published warehouse "
+                             "(or there is none): incremental models are rebuilt whole (--full-refresh).")
         os.environ["ITP_DUCKDB_MEMORY_LIMIT"] = warehouse.duckdb_memory_limit
-        dbt_vars = _load_vars(candidate, load_id)
-        # Unit tests check the models' logic on fixed inputs, not the data: they run in the test
-        # suite (tests/dbt), not in every load (dbt's advice; about 4 s a load).
-        invocation = dbt.cli(["build", "--exclude-resource-type", "unit_test", "--vars", json.dumps(dbt_vars)],
-                             context=context, raise_on_error=False)
-        yield from invocation.stream()
-        fault_point("dbt")
+        with linked_candidate(DBT_TARGET_DIR, candidate) as link:
+            os.environ["ITP_WAREHOUSE_PATH"] = str(link)
+            # Unit tests check the models' logic on fixed inputs, not the data: they run in the
+            # test suite (tests/dbt), not in every load (dbt's advice; about 4 s a load).
+            args = ["build", "--exclude-resource-type", "unit_test", *(["--full-refresh"] if full_refresh else [])]
+            invocation = dbt.cli(args, context=context, raise_on_error=False)
+            yield from invocation.stream()
+            fault_point("dbt")
         run_results = invocation.get_artifact("run_results.json")
         with duckdb.connect(str(candidate)) as conn:
             check_results.record(conn, check_results.dbt_results_from_run_results(
