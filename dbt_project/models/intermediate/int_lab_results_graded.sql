@@ -48,37 +48,58 @@ with_baseline as (
 
 ),
 
+-- A grade depends only on these six inputs, and exports repeat the same combinations
+-- thousands of times: grading each distinct combination once and joining the grades back keeps
+-- the build linear at registry scale (a max() over every row x rule, grouped by row, spilled
+-- to disk there). Null inputs match null inputs (is not distinct from).
+grading_inputs as (
+
+    select distinct
+        test_code,
+        value,
+        ref_low,
+        ref_high,
+        baseline_value,
+        is_baseline_high
+
+    from with_baseline
+    where test_code in (select test_code from ctcae_grades)
+
+),
+
 rule_limits as (
 
     select
-        with_baseline.source_sha256,
-        with_baseline.source_row,
-        with_baseline.value,
+        grading_inputs.*,
         ctcae_grades.grade,
         ctcae_grades.comparator,
         case ctcae_grades.applies_when
             when 'always' then true
-            when 'baseline_high' then with_baseline.is_baseline_high
-            when 'baseline_not_high' then not with_baseline.is_baseline_high
+            when 'baseline_high' then grading_inputs.is_baseline_high
+            when 'baseline_not_high' then not grading_inputs.is_baseline_high
         end as is_applicable,
         case ctcae_grades.basis
-            when 'uln' then ctcae_grades.threshold * with_baseline.ref_high
-            when 'lln' then ctcae_grades.threshold * with_baseline.ref_low
-            when 'baseline' then ctcae_grades.threshold * with_baseline.baseline_value
+            when 'uln' then ctcae_grades.threshold * grading_inputs.ref_high
+            when 'lln' then ctcae_grades.threshold * grading_inputs.ref_low
+            when 'baseline' then ctcae_grades.threshold * grading_inputs.baseline_value
             when 'absolute' then ctcae_grades.threshold
         end as limit_value
 
-    from with_baseline
+    from grading_inputs
     inner join ctcae_grades
-        on with_baseline.test_code = ctcae_grades.test_code
+        on grading_inputs.test_code = ctcae_grades.test_code
 
 ),
 
-rule_grades as (
+input_grades as (
 
     select
-        source_sha256,
-        source_row,
+        test_code,
+        value,
+        ref_low,
+        ref_high,
+        baseline_value,
+        is_baseline_high,
         max(
             case
                 when not is_applicable then 0
@@ -91,7 +112,7 @@ rule_grades as (
         ) as ctcae_grade
 
     from rule_limits
-    group by source_sha256, source_row
+    group by test_code, value, ref_low, ref_high, baseline_value, is_baseline_high
 
 ),
 
@@ -99,12 +120,16 @@ final as (
 
     select
         with_baseline.*,
-        rule_grades.ctcae_grade
+        input_grades.ctcae_grade
 
     from with_baseline
-    left join rule_grades
-        on with_baseline.source_sha256 = rule_grades.source_sha256
-        and with_baseline.source_row = rule_grades.source_row
+    left join input_grades
+        on with_baseline.test_code = input_grades.test_code
+        and with_baseline.value is not distinct from input_grades.value
+        and with_baseline.ref_low is not distinct from input_grades.ref_low
+        and with_baseline.ref_high is not distinct from input_grades.ref_high
+        and with_baseline.baseline_value is not distinct from input_grades.baseline_value
+        and with_baseline.is_baseline_high = input_grades.is_baseline_high
 
 )
 
