@@ -37,9 +37,13 @@ CREATE TABLE IF NOT EXISTS quality.load_log (
   files_new INTEGER,
   rows_accepted BIGINT,
   rows_quarantined BIGINT,
-  status VARCHAR
+  status VARCHAR,
+  dbt_project_hash VARCHAR
 )
 """
+# Warehouses published before dbt_project_hash existed (the first load after the upgrade then
+# rebuilds every incremental model: no hash to compare with).
+LOAD_LOG_MIGRATION = "ALTER TABLE quality.load_log ADD COLUMN IF NOT EXISTS dbt_project_hash VARCHAR"
 
 
 def prepare_warehouse(conn: duckdb.DuckDBPyConnection) -> None:
@@ -50,6 +54,7 @@ def prepare_warehouse(conn: duckdb.DuckDBPyConnection) -> None:
         conn.execute(domain.ddl())
     conn.execute(manifest.MANIFEST_DDL)
     conn.execute(LOAD_LOG_DDL)
+    conn.execute(LOAD_LOG_MIGRATION)
     quarantine.ensure_tables(conn)
     conn.execute(check_results.CHECK_RESULT_DDL)
     conn.execute(site_queries.SITE_QUERY_DDL)

@@ -79,14 +79,15 @@ class RawWarehouse:
         )
 
 
-def dbt_build(warehouse: Path, work_dir: Path, dbt_vars: dict[str, str]) -> subprocess.CompletedProcess:
+def dbt_build(warehouse: Path, work_dir: Path, dbt_vars: dict[str, str] | None, *args: str) -> subprocess.CompletedProcess:
     """One real `dbt build`; target and log paths stay inside work_dir so concurrent runs
-    never share artefacts."""
+    never share artefacts. Without dbt_vars the models take the cutoff from the warehouse's
+    quality.load_log, as in a load."""
     env = {**os.environ, "DO_NOT_TRACK": "1", "ITP_WAREHOUSE_PATH": str(warehouse)}
     return subprocess.run(
         [str(DBT), "build", "--profiles-dir", str(DBT_PROJECT_DIR), "--project-dir", str(DBT_PROJECT_DIR),
          "--target-path", str(work_dir / "target"), "--log-path", str(work_dir / "logs"),
-         "--vars", json.dumps(dbt_vars)],
+         *(["--vars", json.dumps(dbt_vars)] if dbt_vars else []), *args],
         capture_output=True, text=True, env=env, cwd=DBT_PROJECT_DIR,
     )
 

@@ -1,3 +1,15 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{% if is_incremental() %}delete from {{ this }} where build_key not in (select build_key from {{ ref('int_lab_sites_keyed') }}){% endif %}"
+) }}
+
+{#- Incremental by site: a load deletes the rows of the sites whose build_key changed (or
+    that have no lab rows any more) and derives only those sites' rows again; every other
+    site's rows stay as they are (int_lab_sites_keyed says why that is exact). A first build,
+    or --full-refresh, derives every row. -#}
+
 with
 
 lab_results as (
@@ -6,46 +18,65 @@ lab_results as (
 
 ),
 
+site_keys as (
+
+    select * from {{ ref('int_lab_sites_keyed') }}
+
+),
+
+sites_to_build as (
+
+    select site_id, build_key
+    from site_keys
+    {% if is_incremental() -%}
+    where build_key not in (select distinct build_key from {{ this }})
+    {%- endif %}
+
+),
+
 final as (
 
     select
         ---------- ids
-        site_id,
-        subject_id,
-        test_code,
-        original_test_code,
+        lab_results.site_id,
+        lab_results.subject_id,
+        lab_results.test_code,
+        lab_results.original_test_code,
 
         ---------- time
-        sample_date,
-        study_day,
-        treatment_month,
-        is_post_baseline,
-        is_after_cutoff,
+        lab_results.sample_date,
+        lab_results.study_day,
+        lab_results.treatment_month,
+        lab_results.is_post_baseline,
+        lab_results.is_after_cutoff,
 
         ---------- result
-        value,
-        value_qualifier,
-        unit,
-        original_value,
-        original_unit,
-        conversion_factor,
+        lab_results.value,
+        lab_results.value_qualifier,
+        lab_results.unit,
+        lab_results.original_value,
+        lab_results.original_unit,
+        lab_results.conversion_factor,
 
         ---------- reference range and grades
-        ref_low,
-        ref_high,
-        ref_range_source,
-        range_flag,
-        baseline_value,
-        is_baseline_high,
-        ctcae_grade,
+        lab_results.ref_low,
+        lab_results.ref_high,
+        lab_results.ref_range_source,
+        lab_results.range_flag,
+        lab_results.baseline_value,
+        lab_results.is_baseline_high,
+        lab_results.ctcae_grade,
 
         ---------- provenance
-        source_file,
-        source_sha256,
-        source_row,
-        export_date
+        lab_results.source_file,
+        lab_results.source_sha256,
+        lab_results.source_row,
+        lab_results.export_date,
+        sites_to_build.build_key
 
     from lab_results
+    inner join sites_to_build
+        on lab_results.site_id = sites_to_build.site_id
 
 )
 

@@ -1,0 +1,89 @@
+"""marts.fct_lab_result is incremental by site: a nightly delta of one site re-derives that
+site's lab rows only, and the result equals a full rebuild of the same warehouse. Two real
+loads (the CLI: Dagster, intake, dbt) of a generated cohort, then a real `dbt build
+--full-refresh` on a copy of the published file."""
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+
+import duckdb
+
+from bench import cohort as bench_cohort
+from tests.conftest import cli
+from tests.dbt.warehouse import dbt_build
+
+MARK = "kept-by-test"     # written into one untouched site's rows between the two loads
+COMPARED_MARTS = ("patient_month", "endpoint_initial_response", "endpoint_summary", "safety_signal")
+
+
+def _writable(path):
+    os.chmod(path, os.stat(path).st_mode | stat.S_IWUSR)
+
+
+def _lab_keys(conn) -> dict[str, str]:
+    return dict(conn.execute("SELECT site_id, any_value(build_key) FROM marts.fct_lab_result GROUP BY site_id").fetchall())
+
+
+def _differences(conn, table: str, mask_site: str) -> int:
+    """Rows of `table` in one file and not the other (both ways), the mark undone."""
+    select = (f"SELECT * REPLACE (CASE WHEN site_id = '{mask_site}' THEN NULL ELSE original_value END AS original_value)"
+              if table == "fct_lab_result" else "SELECT *")
+    a, b = f"{select} FROM marts.{table}", f"{select} FROM rebuilt.marts.{table}"
+    return conn.execute(f"SELECT count(*) FROM (({a} EXCEPT ALL {b}) UNION ALL ({b} EXCEPT ALL {a}))").fetchone()[0]
+
+
+def test_a_one_site_delta_rebuilds_that_site_only_and_equals_a_full_rebuild(tmp_path):
+    cohort = bench_cohort.generate(tmp_path / "cohort", subjects=60, months=4, seed=7)
+    home = tmp_path / "home"
+    load = ["load", "--inbox", str(home / "inbox"), "--sites", str(cohort.sites_file), "--home", str(home)]
+    published = home / "warehouse.duckdb"
+
+    bench_cohort.place(cohort, cohort.full, home / "inbox")
+    cli(*load, check=True)
+    with duckdb.connect(str(published), read_only=True) as conn:
+        keys_before = _lab_keys(conn)
+        cutoff_before = conn.execute("SELECT max(cutoff_date) FROM quality.load_log").fetchone()[0]
+    untouched = next(site for site in sorted(keys_before) if site != cohort.delta_site)
+    assert cohort.delta_site in keys_before and len(keys_before) == cohort.sites
+
+    # Mark an untouched site's rows in the published warehouse: a re-derived row loses the mark.
+    _writable(published)
+    with duckdb.connect(str(published)) as conn:
+        marked = conn.execute("UPDATE marts.fct_lab_result SET original_value = ? WHERE site_id IN (?, ?)",
+                              [MARK, untouched, cohort.delta_site]).fetchone()[0]
+    assert marked > 0
+
+    bench_cohort.place(cohort, cohort.delta, home / "inbox")
+    second = cli(*load, check=True)
+    assert "--full-refresh" not in second.stdout + second.stderr   # same dbt project: incremental
+
+    with duckdb.connect(str(published), read_only=True) as conn:
+        assert conn.execute("SELECT max(cutoff_date) FROM quality.load_log").fetchone()[0] > cutoff_before
+        keys_after = _lab_keys(conn)
+        marks = dict(conn.execute("SELECT site_id, count(*) FILTER (original_value = ?) FROM marts.fct_lab_result "
+                                  "WHERE site_id IN (?, ?) GROUP BY site_id",
+                                  [MARK, untouched, cohort.delta_site]).fetchall())
+    # The delta site's key changed and its rows were derived again (the mark is gone); every
+    # other site kept its key and its rows, although the load's cutoff moved forward.
+    assert keys_after[cohort.delta_site] != keys_before[cohort.delta_site]
+    assert {s: k for s, k in keys_after.items() if s != cohort.delta_site} == \
+        {s: k for s, k in keys_before.items() if s != cohort.delta_site}
+    assert marks[cohort.delta_site] == 0
+    assert marks[untouched] > 0
+
+    # A full rebuild of a copy of the published warehouse gives the same rows, the mark aside.
+    rebuilt = tmp_path / "rebuilt" / "warehouse.duckdb"
+    rebuilt.parent.mkdir()
+    shutil.copyfile(published, rebuilt)
+    _writable(rebuilt)
+    proc = dbt_build(rebuilt, tmp_path / "rebuilt", None, "--full-refresh", "--exclude-resource-type", "unit_test")
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    with duckdb.connect(str(published), read_only=True) as conn:
+        conn.execute(f"ATTACH '{rebuilt}' AS rebuilt (READ_ONLY)")
+        n_rows = conn.execute("SELECT count(*) FROM marts.fct_lab_result").fetchone()[0]
+        assert n_rows == conn.execute("SELECT count(*) FROM rebuilt.marts.fct_lab_result").fetchone()[0] > 0
+        assert _differences(conn, "fct_lab_result", mask_site=untouched) == 0
+        for table in COMPARED_MARTS:
+            assert _differences(conn, table, mask_site=untouched) == 0, table
