@@ -101,6 +101,21 @@ def test_every_row_is_traceable_and_counts_add_up(loaded):
     assert untraced == 0
 
 
+def test_every_view_of_the_published_warehouse_resolves(loaded):
+    """dbt names each view's tables with their catalog: it must be the published file's own
+    (`warehouse`), not the candidate's (every view failed with "Catalog ... does not exist")."""
+    home = loaded[3]
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as conn:
+        views = conn.execute("SELECT schema_name, view_name FROM duckdb_views() WHERE NOT internal "
+                             "ORDER BY 1, 2").fetchall()
+        counts = {f"{s}.{v}": conn.execute(f'SELECT count(*) FROM "{s}"."{v}"').fetchone()[0] for s, v in views}
+        in_view, in_table = (conn.execute(
+            f"SELECT count(*) FILTER (is_post_baseline) FROM {t}").fetchone()[0]
+            for t in ("intermediate.int_lab_results_graded", "marts.fct_lab_result"))
+    assert len(counts) >= 10 and counts["staging.stg_site_exports__lab_results"] > 0, counts
+    assert in_view == in_table > 0
+
+
 def test_second_load_of_the_same_inbox_changes_nothing(loaded):
     root, inbox, sites, home, _ = loaded
     before = hashlib.sha256((home / "warehouse.duckdb").read_bytes()).hexdigest()
