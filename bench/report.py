@@ -28,8 +28,12 @@ METHOD = """\
   /proc every second; per stage, the samples inside the stage's window. Summing counts shared
   pages once per process: an upper bound. `largest process` in JSON is wait4's ru_maxrss.
 - Rows: `ingest+checks` and `load` = rows of this load's new files (accepted + quarantined);
-  `dbt` and `publish` = every row in raw.* after the load (they rebuild and copy the whole
-  warehouse).
+  `dbt` and `publish` = every row in raw.* after the load (dbt rebuilds every model but the
+  incremental `fct_lab_result`, which re-derives the changed sites' rows; publish renames the file).
+- Delta target: every size's delta is one site's snapshot (about the same rows) over a history
+  10x and 100x larger at 10,000 and 100,000 subjects than at 1,000. Its load time is judged
+  against the smallest size's delta time: a cost that followed the history would grow 10x and
+  100x, a cost in proportion to the new files stays the same.
 - Floor: DuckDB {duckdb} `CREATE TABLE t AS SELECT * FROM read_csv([...])` of the lab CSV files the
   full load read (one read_csv per site dialect, into a DuckDB file, CHECKPOINT included; GB18030
   files re-encoded to UTF-8 copies beforehand, untimed, as DuckDB needs an extension for GB18030).

@@ -54,8 +54,10 @@ def test_bench_writes_every_stage_of_the_full_and_delta_loads(tmp_path):
 
     targets = {(t["target"], t["subjects"]): t["verdict"] for t in result["targets"]}
     assert targets[("full load within 10 min", 100_000)] == "NOT MEASURED"
-    for target in ("peak RSS within 4 GB", "checks within 3x the DuckDB floor", "delta in proportion to its new files"):
+    for target in ("peak RSS within 4 GB", "checks within 3x the DuckDB floor"):
         assert targets[(target, 50)] in ("PASS", "FAIL")
+    # One size: its delta is the reference a larger size's delta would be judged against.
+    assert targets[("delta in proportion to its new files", 50)] == "NOT MEASURED"
 
     md = md_file.read_text()
     assert "## Slowest dbt nodes" in md
@@ -100,3 +102,28 @@ def test_a_completed_cohort_is_reused_and_a_different_one_regenerated(tmp_path):
     other = generate(out, subjects=30, months=2, seed=6)
     assert not marker.exists()
     assert (out / GENERATED_RECORD).exists() and other.rows_written > 0
+
+
+def _size(subjects: int, history_rows: int, full_s: float, delta_s: float) -> "SizeResult":
+    from bench.floor import Floor
+    from bench.results import LoadResult, SizeResult
+
+    def load(kind, rows, total, wall):
+        return LoadResult(kind=kind, run_id=kind, run_status="SUCCESS", files_new=7, files_read=7, rows_read=rows,
+                          rows_quarantined=0, raw_rows_total=total, process_wall_s=wall, peak_rss_mb=1.0,
+                          largest_process_maxrss_mb=1.0, max_processes=2, machine_load_1m=0.0)
+    floor = Floor(files=1, rows=1, seconds=1.0, rows_per_s=1.0, reencoded_files=0)
+    return SizeResult(subjects=subjects, months=24, sites=3, delta_site="S001", rows_generated=0, generate_s=0.0,
+                      floor=floor, loads=[load("full", history_rows, history_rows, full_s),
+                                          load("delta", 72_000, history_rows + 72_000, delta_s)])
+
+
+def test_a_delta_is_judged_against_the_same_delta_over_a_hundredth_of_the_history():
+    from bench.targets import evaluate
+
+    sizes = [_size(1_000, 225_000, 60, 50), _size(10_000, 2_250_000, 120, 60), _size(100_000, 22_500_000, 700, 150)]
+    verdicts = {t.subjects: (t.verdict, t.measured) for t in evaluate(sizes, None)
+                if t.target == "delta in proportion to its new files"}
+    assert verdicts == {1_000: ("NOT MEASURED", "50 s (the reference)"),
+                        10_000: ("PASS", "1.20x the 1,000-subject delta's time"),
+                        100_000: ("FAIL", "3.00x the 1,000-subject delta's time")}
