@@ -38,7 +38,9 @@ def troubled_home(tmp_path_factory):
 
     home = WarehouseHome(loaded.home)
     with duckdb.connect(str(create_candidate(home, REJECTED_LOAD))) as conn:
-        conn.execute("INSERT INTO quality.load_log VALUES (?, ?, NULL, DATE '2021-05-01', 4, 1, 10, 0, 'rejected')",
+        conn.execute("INSERT INTO quality.load_log (load_id, started_at, finished_at, cutoff_date, files_seen, "
+                     "files_new, rows_accepted, rows_quarantined, status) "
+                     "VALUES (?, ?, NULL, DATE '2021-05-01', 4, 1, 10, 0, 'rejected')",
                      [REJECTED_LOAD, datetime(2030, 1, 2, 3, 4, 5)])
         check_results.record(conn, [CheckResult(
             REJECTED_LOAD, "not_null_fct_lab_result_value", "dbt", "marts.fct_lab_result", "error", 30, 2, False,
