@@ -87,3 +87,18 @@ def test_a_one_site_delta_rebuilds_that_site_only_and_equals_a_full_rebuild(tmp_
         assert _differences(conn, "fct_lab_result", mask_site=untouched) == 0
         for table in COMPARED_MARTS:
             assert _differences(conn, table, mask_site=untouched) == 0, table
+
+
+def test_a_load_whose_dbt_spills_to_disk_publishes(tmp_path):
+    """dbt's DuckDB spills to disk when a model outgrows ITP_DUCKDB_MEMORY_LIMIT (at registry
+    scale it always does). dbt-duckdb applies its `settings` to every new cursor, and DuckDB
+    refuses to set the spill directory again once something spilled: with the directory among
+    the settings, this load failed with "Cannot switch temporary directory" on every node after
+    the first spill. 100MB is below what 1,000 subjects' lab rows need."""
+    cohort = bench_cohort.generate(tmp_path / "cohort", subjects=1000, months=24, seed=3)
+    home = tmp_path / "home"
+    bench_cohort.place(cohort, cohort.full, home / "inbox")
+    proc = cli("load", "--inbox", str(home / "inbox"), "--sites", str(cohort.sites_file), "--home", str(home),
+               env={"ITP_DUCKDB_MEMORY_LIMIT": "100MB"})
+    assert proc.returncode == 0, (proc.stdout + proc.stderr)[-3000:]
+    assert "published" in proc.stdout
