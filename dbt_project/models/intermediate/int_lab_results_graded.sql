@@ -48,88 +48,48 @@ with_baseline as (
 
 ),
 
--- A grade depends only on these six inputs, and exports repeat the same combinations
--- thousands of times: grading each distinct combination once and joining the grades back keeps
--- the build linear at registry scale (a max() over every row x rule, grouped by row, spilled
--- to disk there). Null inputs match null inputs (is not distinct from).
-grading_inputs as (
-
-    select distinct
-        test_code,
-        value,
-        ref_low,
-        ref_high,
-        baseline_value,
-        is_baseline_high
-
-    from with_baseline
-    where test_code in (select test_code from ctcae_grades)
-
-),
-
-rule_limits as (
-
-    select
-        grading_inputs.*,
-        ctcae_grades.grade,
-        ctcae_grades.comparator,
-        case ctcae_grades.applies_when
-            when 'always' then true
-            when 'baseline_high' then grading_inputs.is_baseline_high
-            when 'baseline_not_high' then not grading_inputs.is_baseline_high
-        end as is_applicable,
-        case ctcae_grades.basis
-            when 'uln' then ctcae_grades.threshold * grading_inputs.ref_high
-            when 'lln' then ctcae_grades.threshold * grading_inputs.ref_low
-            when 'baseline' then ctcae_grades.threshold * grading_inputs.baseline_value
-            when 'absolute' then ctcae_grades.threshold
-        end as limit_value
-
-    from grading_inputs
-    inner join ctcae_grades
-        on grading_inputs.test_code = ctcae_grades.test_code
-
-),
-
-input_grades as (
-
-    select
-        test_code,
-        value,
-        ref_low,
-        ref_high,
-        baseline_value,
-        is_baseline_high,
-        max(
-            case
-                when not is_applicable then 0
-                when comparator = '>' and value > limit_value then grade
-                when comparator = '>=' and value >= limit_value then grade
-                when comparator = '<' and value < limit_value then grade
-                when comparator = '<=' and value <= limit_value then grade
-                else 0
-            end
-        ) as ctcae_grade
-
-    from rule_limits
-    group by test_code, value, ref_low, ref_high, baseline_value, is_baseline_high
-
-),
-
+-- A correlated subquery over the test's rules. DuckDB grades each distinct combination of
+-- the row values it reads (test, value, limits, baseline value and flag) once and joins the
+-- grades back (a delim join: null inputs match null inputs), which keeps the build linear at
+-- registry scale; a per-row max over rows x rules grouped by row spilled there. And with
+-- with_baseline read once, a filter on site_id over this view reaches the lab rows' scan:
+-- fct_lab_result's incremental build of one site reads that site's rows only.
 final as (
 
     select
         with_baseline.*,
-        input_grades.ctcae_grade
+        (
+            select max(
+                case
+                    when not rules.is_applicable then 0
+                    when rules.comparator = '>' and with_baseline.value > rules.limit_value then rules.grade
+                    when rules.comparator = '>=' and with_baseline.value >= rules.limit_value then rules.grade
+                    when rules.comparator = '<' and with_baseline.value < rules.limit_value then rules.grade
+                    when rules.comparator = '<=' and with_baseline.value <= rules.limit_value then rules.grade
+                    else 0
+                end
+            )
+            from (
+                select
+                    ctcae_grades.grade,
+                    ctcae_grades.comparator,
+                    case ctcae_grades.applies_when
+                        when 'always' then true
+                        when 'baseline_high' then with_baseline.is_baseline_high
+                        when 'baseline_not_high' then not with_baseline.is_baseline_high
+                    end as is_applicable,
+                    case ctcae_grades.basis
+                        when 'uln' then ctcae_grades.threshold * with_baseline.ref_high
+                        when 'lln' then ctcae_grades.threshold * with_baseline.ref_low
+                        when 'baseline' then ctcae_grades.threshold * with_baseline.baseline_value
+                        when 'absolute' then ctcae_grades.threshold
+                    end as limit_value
+                from ctcae_grades
+                where ctcae_grades.test_code = with_baseline.test_code
+            ) as rules
+        ) as ctcae_grade
 
     from with_baseline
-    left join input_grades
-        on with_baseline.test_code = input_grades.test_code
-        and with_baseline.value is not distinct from input_grades.value
-        and with_baseline.ref_low is not distinct from input_grades.ref_low
-        and with_baseline.ref_high is not distinct from input_grades.ref_high
-        and with_baseline.baseline_value is not distinct from input_grades.baseline_value
-        and with_baseline.is_baseline_high = input_grades.is_baseline_high
 
 )
 
