@@ -41,7 +41,8 @@ def test_a_one_site_delta_rebuilds_that_site_only_and_equals_a_full_rebuild(tmp_
     published = home / "warehouse.duckdb"
 
     bench_cohort.place(cohort, cohort.full, home / "inbox")
-    cli(*load, check=True)
+    first = cli(*load, check=True)
+    assert "--full-refresh" in first.stdout + first.stderr     # nothing published yet: built whole
     with duckdb.connect(str(published), read_only=True) as conn:
         keys_before = _lab_keys(conn)
         cutoff_before = conn.execute("SELECT max(cutoff_date) FROM quality.load_log").fetchone()[0]
