@@ -17,6 +17,7 @@ from orchestration.alerting import CLI_ALERTS_TAG, alert_failed_load, step_failu
 from orchestration.resources import WarehouseSettings
 from sources.inbox import IGNORED_FOLDERS, file_sha256
 from sources.inbox import is_os_clutter
+from sources.naming import snapshot_of
 
 DEFAULT_CRON = "0 2 * * *"
 DEFAULT_TIMEZONE = "Asia/Shanghai"
@@ -141,9 +142,21 @@ def dump_cursor(entries: dict[str, Fingerprint]) -> str:
     return json.dumps({"v": CURSOR_VERSION, "files": files}, separators=(",", ":"))
 
 
-def new_content(known: set[str], digests: list[str]) -> list[str]:
-    """Content digests never seen before: a resend (same bytes) is not new."""
-    return sorted({d for d in digests if d not in known})
+def snapshot_identity(rel_path: str, fingerprint: Fingerprint) -> tuple[str, str, str] | tuple[str]:
+    """What tells one snapshot from another, as the load decides it (site-exports.md §1):
+    (site, domain, content); (content,) for a name that is not an export name, which the load
+    compares by content alone. Two sites' empty snapshots are the same bytes and still two
+    snapshots."""
+    parts = snapshot_of(rel_path.rsplit("/", 1)[-1])
+    return (fingerprint.digest,) if parts is None else (*parts, fingerprint.digest)
+
+
+def new_content(known: set[tuple[str, ...]], identities: list[tuple[str, ...]]) -> list[str]:
+    """Snapshot identities never seen before, as text: a resend (same bytes, same site and
+    domain, or a name that is not an export name) is not new."""
+    digests = {identity[-1] for identity in known}
+    return sorted({"/".join(i) for i in identities
+                   if i not in known and (len(i) > 1 or i[-1] not in digests)})
 
 
 def evaluate_inbox(inbox: Path, cursor: str | None, *, now: float, settle: float) -> dg.SensorResult | dg.SkipReason:
@@ -158,7 +171,8 @@ def evaluate_inbox(inbox: Path, cursor: str | None, *, now: float, settle: float
         shown = ", ".join(scan.unsettled[:5]) + (" ..." if len(scan.unsettled) > 5 else "")
         return dg.SkipReason(f"waiting for {len(scan.unsettled)} file(s) modified less than "
                              f"{settle:g} s ago (still being written?): {shown}")
-    new = new_content({f.digest for f in previous.values()}, [f.digest for f in scan.entries.values()])
+    new = new_content({snapshot_identity(p, f) for p, f in previous.items()},
+                      [snapshot_identity(p, f) for p, f in scan.entries.items()])
     cursor_now = dump_cursor(scan.entries)
     if not new:
         return dg.SensorResult(skip_reason=dg.SkipReason("no new content in the inbox"), cursor=cursor_now)

@@ -110,7 +110,8 @@ FROM raw.labs AS l JOIN (SELECT DISTINCT source_sha256, source_row FROM {HITS}) 
 SITE_MEDIANS_SQL = """
 WITH current_counts AS (
   SELECT l.site_id, l.test_code, l.value, count(*) AS n
-  FROM raw.labs AS l JOIN quality.file_manifest AS m ON m.sha256 = l.source_sha256 AND m.is_current
+  FROM raw.labs AS l JOIN quality.file_manifest AS m
+    ON m.sha256 = l.source_sha256 AND m.site_id = l.site_id AND m.domain = 'labs' AND m.is_current
   WHERE l.value IS NOT NULL GROUP BY ALL
 ),
 all_counts AS (SELECT test_code, value, sum(n) AS n FROM current_counts GROUP BY ALL),

@@ -37,11 +37,11 @@ def contract_breach(load_id: str, *, target: str, details: str, tool: str) -> Ch
                        severity="error", rows_checked=None, rows_failed=None, passed=False, details=details)
 
 
-def _top_checks(conn: duckdb.DuckDBPyConnection, sha256: str) -> str:
+def _top_checks(conn: duckdb.DuckDBPyConnection, path: str, sha256: str) -> str:
     rows = conn.execute(
         """SELECT check_name, count(DISTINCT source_row) AS n, min(reason) AS example
-           FROM quality.quarantine WHERE sha256 = ? GROUP BY check_name
-           ORDER BY n DESC, check_name LIMIT ?""", [sha256, TOP_REASONS]).fetchall()
+           FROM quality.quarantine WHERE file_name = ? AND sha256 = ? GROUP BY check_name
+           ORDER BY n DESC, check_name LIMIT ?""", [path, sha256, TOP_REASONS]).fetchall()
     if not rows:
         return ""
     parts = ", ".join(f"{check} ({rows_text(n)})" for check, n, _ in rows)
@@ -56,7 +56,7 @@ def _file_share_reasons(conn: duckdb.DuckDBPyConnection, load_id: str, max_share
            ORDER BY file_path""", [load_id, max_share]).fetchall()
     return [
         (f"{path}: {quarantined} of {read} rows ({100 * quarantined / read:.1f}%) were quarantined, "
-         f"more than the {100 * max_share:g}% a file may lose{_top_checks(conn, sha)}")
+         f"more than the {100 * max_share:g}% a file may lose{_top_checks(conn, path, sha)}")
         for path, sha, read, quarantined in files
     ]
 

@@ -143,13 +143,16 @@ def _load_file(conn, f: InboxFile, name: ExportName, registry: SiteRegistry, out
 def _read_plan(ordered: list[tuple[InboxFile, ExportName | FileRefused]], known: manifest.KnownFiles,
                registry: SiteRegistry) -> list[tuple[InboxFile, ExportName, SiteConfig]]:
     """The files the loop below will read, in its order: new content, a valid name, a known site."""
-    plan, shas = [], set()
+    plan, snapshots = [], set()
     for f, name in ordered:
-        if (isinstance(name, FileRefused) or known.seen(f.rel_path, f.sha256) or f.sha256 in shas
-                or known.path_of(f.sha256) is not None or name.site not in registry.sites):
+        if isinstance(name, FileRefused) or known.seen(f.rel_path, f.sha256):
+            continue
+        identity = (name.site, name.domain, f.sha256)
+        if (identity in snapshots or known.path_of(f.sha256, name.site, name.domain) is not None
+                or name.site not in registry.sites):
             continue
         plan.append((f, name, registry.get(name.site)))
-        shas.add(f.sha256)
+        snapshots.add(identity)
     return plan
 
 
@@ -160,6 +163,7 @@ def ingest_inbox(conn: duckdb.DuckDBPyConnection, inbox: Path, registry: SiteReg
     `workers` processes read files ahead (quality.prefetch); None: as many as there are cores
     (up to 4) when the new files are large enough to repay starting them, else none."""
     files, unreadable = discover(inbox)
+    reopened = manifest.reopen_stale_duplicates(conn, {(f.rel_path, f.sha256) for f in files})
     known = manifest.known_files(conn)
     ordered = _order(files, registry, loaded_at.date())
     plan = _read_plan(ordered, known, registry)
@@ -168,19 +172,24 @@ def ingest_inbox(conn: duckdb.DuckDBPyConnection, inbox: Path, registry: SiteReg
         workers = prefetch.default_workers() if big and prefetch.default_workers() > 1 else 0
     ahead = prefetch.Prefetcher(plan, workers)
     try:
-        return _ingest(conn, ordered, unreadable, known, registry, load_id, loaded_at, ahead)
+        return _ingest(conn, ordered, unreadable, known, registry, load_id, loaded_at, ahead, reopened)
     finally:
         ahead.close()
 
 
 def _ingest(conn, ordered, unreadable, known: manifest.KnownFiles, registry: SiteRegistry, load_id: str,
-            loaded_at: datetime, ahead: prefetch.Prefetcher) -> IntakeReport:
+            loaded_at: datetime, ahead: prefetch.Prefetcher, reopened: dict[str, str]) -> IntakeReport:
     outcomes: list[ManifestEntry] = []
 
     def record(out: ManifestEntry, name: ExportName | None) -> None:
+        if out.file_path in reopened and out.status in ("loaded", "superseded"):
+            note = (f"received again: it was marked duplicate under the hash-only identity "
+                    f"({reopened[out.file_path]})")
+            out.reason = f"{out.reason}; {note}" if out.reason else note
         manifest.record(conn, out, name, load_id=load_id, loaded_at=loaded_at)
         outcomes.append(out)
-        known.add(out.file_path, out.sha256)
+        parsed = name if isinstance(name, ExportName) else None
+        known.add(out.file_path, out.sha256, parsed.site if parsed else None, parsed.domain if parsed else None)
 
     for rel_path, sha256, reason in unreadable:
         if not known.seen(rel_path, sha256):
@@ -189,9 +198,11 @@ def _ingest(conn, ordered, unreadable, known: manifest.KnownFiles, registry: Sit
     for f, name in ordered:
         if known.seen(f.rel_path, f.sha256):
             continue  # not a new arrival: a second load of the same inbox changes nothing
-        if (first := known.path_of(f.sha256)) is not None:
+        parsed = name if isinstance(name, ExportName) else None
+        first = known.path_of(f.sha256, parsed.site if parsed else None, parsed.domain if parsed else None)
+        if first is not None:
             record(ManifestEntry(f.rel_path, "duplicate", f"same content as {first}, already received",
-                               sha256=f.sha256), name if isinstance(name, ExportName) else None)
+                                 sha256=f.sha256), parsed)
             continue
         if isinstance(name, FileRefused):
             record(ManifestEntry(f.rel_path, "refused", name.reason, sha256=f.sha256), None)

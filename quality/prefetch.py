@@ -101,7 +101,9 @@ class Prefetcher:
     def __init__(self, plan: list[tuple[InboxFile, ExportName, SiteConfig]], workers: int):
         self._plan = [p for p in plan if p[0].size <= PREFETCH_MAX_BYTES.get(p[1].ext, 0)]
         self._next = 0
-        self._futures: dict[str, tuple[Future, int]] = {}   # sha256 -> (its read, its size)
+        # inbox path -> (its read, its size). Not the sha256: two sites may send the same bytes
+        # (an empty snapshot), and each is a snapshot of its own (site-exports.md §1).
+        self._futures: dict[str, tuple[Future, int]] = {}
         self._min_ahead = workers + 1
         self._pool: ProcessPoolExecutor | None = None
         if self._plan and workers > 0:
@@ -116,10 +118,10 @@ class Prefetcher:
                                    self._min_ahead)):
             file, name, site = self._plan[self._next]
             self._next += 1
-            self._futures[file.sha256] = (self._pool.submit(read_whole, file, name, site), file.size)
+            self._futures[file.rel_path] = (self._pool.submit(read_whole, file, name, site), file.size)
 
     def take(self, file: InboxFile) -> FileRead | None:
-        ahead = self._futures.pop(file.sha256, None)
+        ahead = self._futures.pop(file.rel_path, None)
         if ahead is None:
             return None
         future, _ = ahead

@@ -112,15 +112,16 @@ def move_to_quarantine(conn: duckdb.DuckDBPyConnection, domain: str, failures: p
             "load_id": load_id,
         })
         _insert(conn, frame)
-        moved = stored[["source_sha256", "source_row"]].drop_duplicates()
-        per_file = moved.groupby("source_sha256").size().reset_index(name="n")
+        moved = stored[["source_sha256", "site_id", "source_row"]].drop_duplicates()
+        per_file = moved.groupby(["source_sha256", "site_id"]).size().reset_index(name="n")
         conn.register("moved_per_file", per_file)
         try:
             conn.execute(
                 """UPDATE quality.file_manifest AS m
                    SET rows_accepted = m.rows_accepted - p.n, rows_quarantined = m.rows_quarantined + p.n
                    FROM moved_per_file AS p
-                   WHERE m.sha256 = p.source_sha256 AND m.status IN ('loaded', 'superseded')""")
+                   WHERE m.sha256 = p.source_sha256 AND m.site_id = p.site_id AND m.domain = ?
+                     AND m.status IN ('loaded', 'superseded')""", [domain])
         finally:
             conn.unregister("moved_per_file")
         conn.execute(

@@ -423,9 +423,11 @@ def check_cross_domain(conn: duckdb.DuckDBPyConnection) -> dict[str, pd.DataFram
         """SELECT d.source_sha256, d.source_row, d.start_date, s.enrollment_date,
                   sm.file_name AS subjects_file
            FROM raw.dosing AS d
-           JOIN quality.file_manifest AS dm ON dm.sha256 = d.source_sha256 AND dm.is_current
+           JOIN quality.file_manifest AS dm ON dm.sha256 = d.source_sha256 AND dm.site_id = d.site_id
+                AND dm.domain = 'dosing' AND dm.is_current
            JOIN raw.subjects AS s ON s.site_id = d.site_id AND s.subject_id = d.subject_id
-           JOIN quality.file_manifest AS sm ON sm.sha256 = s.source_sha256 AND sm.is_current
+           JOIN quality.file_manifest AS sm ON sm.sha256 = s.source_sha256 AND sm.site_id = s.site_id
+                AND sm.domain = 'subjects' AND sm.is_current
            ORDER BY d.source_sha256, d.source_row""").df()
     if joined.empty:
         return {"dosing": empty_failures()}

@@ -67,7 +67,8 @@ def _current_failures(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         """SELECT q.site_id, q.subject_id, q.domain, q.check_name, q.reason, q.raw_record,
                   q.file_name, q.source_row
            FROM quality.quarantine AS q
-           JOIN quality.file_manifest AS m ON m.sha256 = q.sha256 AND m.is_current
+           JOIN quality.file_manifest AS m
+             ON m.sha256 = q.sha256 AND m.site_id = q.site_id AND m.domain = q.domain AND m.is_current
            ORDER BY q.file_name, q.source_row, q.check_name""").df()
     columns = ["query_id", "site_id", "subject_id", "domain", "check_name", "row_key", "message",
                "file_name", "source_row"]

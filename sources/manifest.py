@@ -1,7 +1,12 @@
-"""The file manifest: every file seen in the inbox, keyed by content hash (endpoints.md §8).
+"""The file manifest: every file seen in the inbox (endpoints.md §8).
 
 Decides what a newly seen file is (new snapshot, resend, late snapshot) and which snapshot of
 each site and domain is current. Statuses are fixed at arrival; `is_current` moves.
+
+A snapshot's identity is (site, domain, content hash), never the hash alone (site-exports.md
+§1 v1.1): an empty snapshot (a header, no rows) is the same bytes at every site, and each
+site that sends one has deleted its rows of that domain. A file whose name does not parse has
+no site or domain; it is compared by hash alone (it is refused anyway).
 """
 from __future__ import annotations
 
@@ -54,35 +59,67 @@ class ManifestEntry:
 
 
 class KnownFiles:
-    """What the manifest has already seen: (path, sha256) pairs and the first path of a hash."""
+    """What the manifest has already seen: (path, sha256) pairs, and the first path of each
+    snapshot identity: (site, domain, sha256) for a parsed name, the sha256 alone otherwise."""
 
-    def __init__(self, rows: list[tuple[str, str]]):
-        self._pairs = {(p, s) for p, s in rows}
-        self._first: dict[str, str] = {}
-        for p, s in rows:
-            self._first.setdefault(s, p)
+    def __init__(self) -> None:
+        self._pairs: set[tuple[str, str | None]] = set()
+        self._first: dict[tuple[str, str, str], str] = {}
+        self._first_any: dict[str, str] = {}
 
     def seen(self, path: str, sha256: str | None) -> bool:
         return (path, sha256) in self._pairs
 
-    def path_of(self, sha256: str) -> str | None:
-        return self._first.get(sha256)
+    def path_of(self, sha256: str, site: str | None = None, domain: str | None = None) -> str | None:
+        """The first path received with this identity; without a site (a name that does not
+        parse), the first path with these bytes whatever its site."""
+        if site is None or domain is None:
+            return self._first_any.get(sha256)
+        return self._first.get((site, domain, sha256))
 
-    def add(self, path: str, sha256: str | None) -> None:
+    def add(self, path: str, sha256: str | None, site: str | None = None, domain: str | None = None) -> None:
         self._pairs.add((path, sha256))
-        if sha256 and not sha256.startswith("unread:"):
-            self._first.setdefault(sha256, path)
+        if not sha256 or sha256.startswith("unread:"):
+            return  # only content that was actually read counts as "already received"
+        self._first_any.setdefault(sha256, path)
+        if site is not None and domain is not None:
+            self._first.setdefault((site, domain, sha256), path)
 
 
 def known_files(conn: duckdb.DuckDBPyConnection) -> KnownFiles:
     rows = conn.execute(
-        "SELECT file_path, sha256 FROM quality.file_manifest ORDER BY loaded_at, file_path"
+        "SELECT file_path, sha256, site_id, domain FROM quality.file_manifest ORDER BY loaded_at, file_path"
     ).fetchall()
-    # Only content that was actually read counts as "already received" for duplicates.
-    known = KnownFiles([])
-    for path, sha in rows:
-        known.add(path, sha)
+    known = KnownFiles()
+    for path, sha, site, domain in rows:
+        known.add(path, sha, site, domain)
     return known
+
+
+# `duplicate` rows written under the hash-only identity (before site-exports v1.1): a file
+# marked as a copy of a file of another site or domain. Its own (site, domain, sha256) has no
+# received original, so under the (site, domain, sha256) identity it was never received.
+STALE_DUPLICATES_SQL = """
+SELECT d.file_path, d.sha256, d.reason FROM quality.file_manifest AS d
+WHERE d.status = 'duplicate' AND d.site_id IS NOT NULL AND d.domain IS NOT NULL
+  AND NOT EXISTS (
+    SELECT 1 FROM quality.file_manifest AS o
+    WHERE o.status <> 'duplicate' AND o.site_id = d.site_id AND o.domain = d.domain AND o.sha256 = d.sha256)
+ORDER BY d.loaded_at, d.file_path
+"""
+
+
+def reopen_stale_duplicates(conn: duckdb.DuckDBPyConnection, present: set[tuple[str, str]]) -> dict[str, str]:
+    """Forget the stale `duplicate` rows (STALE_DUPLICATES_SQL) whose file is still in the
+    inbox (`present`: (path, sha256) pairs), so that this load receives them as the new
+    arrivals they are under the (site, domain, sha256) identity: a site's empty snapshot then
+    becomes current and its deleted rows leave the marts. Rows whose file is gone stay as
+    they are (nothing to read again). Returns path -> the old reason, for the new entry."""
+    stale = [(p, s, r) for p, s, r in conn.execute(STALE_DUPLICATES_SQL).fetchall() if (p, s) in present]
+    for path, sha, _ in stale:
+        conn.execute("DELETE FROM quality.file_manifest WHERE status = 'duplicate' AND file_path = ? AND sha256 = ?",
+                     [path, sha])
+    return {path: reason for path, _, reason in stale}
 
 
 def record(conn: duckdb.DuckDBPyConnection, entry: ManifestEntry, name: ExportName | None, *,

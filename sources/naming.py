@@ -48,3 +48,18 @@ def parse_file_name(name: str, registry: SiteRegistry) -> ExportName:
         raise FileRefused(f"file name {name!r}: the export date {stamp} (YYYYMMDD) is not a "
                           "calendar date") from None
     return ExportName(site=site, domain=domain, export_date=export_date, ext=ext)
+
+
+def snapshot_of(name: str) -> tuple[str, str] | None:
+    """(SITE, domain) of a well-formed export name, without the registry; None for anything
+    else. For whoever must tell snapshots apart before a load reads the registry (the inbox
+    sensor): identity is (site, domain, content), site-exports.md §1. A well-formed name of an
+    unregistered site is still refused by the load."""
+    stem, dot, ext = name.rpartition(".")
+    site, first, rest = stem.partition("_")
+    domain, last, stamp = rest.rpartition("_")
+    site, domain = site.upper(), domain.lower()
+    if (not dot or ext.lower() not in EXTENSIONS or not first or not last or domain not in DOMAINS
+            or not SITE_CODE.fullmatch(site) or not _DATE.fullmatch(stamp)):
+        return None
+    return site, domain

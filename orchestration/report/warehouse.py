@@ -240,10 +240,11 @@ def read_report_data(conn: duckdb.DuckDBPyConnection) -> ReportData:
             WHERE status = 'refused' ORDER BY loaded_at, file_name"""),
         quarantine=_rows(conn, QuarantineCount, """
             SELECT site_id, domain, check_name,
-                   count(*) FILTER (WHERE sha256 IN (
-                       SELECT sha256 FROM quality.file_manifest WHERE is_current)),
+                   count(*) FILTER (WHERE EXISTS (
+                       SELECT 1 FROM quality.file_manifest AS m WHERE m.is_current
+                       AND m.sha256 = q.sha256 AND m.site_id = q.site_id AND m.domain = q.domain)),
                    count(*)
-            FROM quality.quarantine
+            FROM quality.quarantine AS q
             GROUP BY ALL ORDER BY site_id NULLS LAST, domain, check_name"""),
         queries_by_site=_rows(conn, QueryCount, """
             SELECT site_id, NULL, NULL, count(*) FILTER (WHERE status = 'open'),

@@ -64,3 +64,28 @@ def test_snapshots_resends_and_late_files_across_loads(tmp_path):
             "SELECT count(*) FROM quality.file_manifest WHERE rows_read <> rows_accepted + rows_quarantined"
         ).fetchone()
         assert counts == (0,)
+
+
+def test_identity_is_site_domain_and_content(tmp_path):
+    """Two sites' header-only files are the same bytes and two snapshots (site-exports.md §1),
+    read by the loader alone and with worker processes alike."""
+    (tmp_path / "sites.yaml").write_text(SIMPLE_REGISTRY + "  OTH:\n    name: Other Hospital\n")
+    registry = load_registry(tmp_path / "sites.yaml")
+    inbox = tmp_path / "inbox"
+    for site in ("TST", "OTH"):
+        write_csv(inbox / f"{site}_labs_20210301.csv", HEADER, [])
+    write_csv(inbox / "resend" / "OTH_labs_20210301.csv", HEADER, [])   # a resend by the same site
+    write_csv(inbox / "OTH_labs_copy.csv", HEADER, [])                   # no export name: by content
+    for workers in (0, 2):
+        with duckdb.connect(str(tmp_path / f"w{workers}.duckdb")) as conn:
+            prepare_warehouse(conn)
+            ingest_inbox(conn, inbox, registry, "load-1", datetime(2021, 6, 1, 12), workers=workers)
+            rows = conn.execute("SELECT file_path, status, reason, is_current FROM quality.file_manifest "
+                                "ORDER BY file_path").fetchall()
+        assert rows == [
+            ("OTH_labs_20210301.csv", "loaded", None, True),
+            ("OTH_labs_copy.csv", "duplicate", "same content as OTH_labs_20210301.csv, already received", False),
+            ("TST_labs_20210301.csv", "loaded", None, True),
+            ("resend/OTH_labs_20210301.csv", "duplicate", "same content as OTH_labs_20210301.csv, already received",
+             False),
+        ], workers

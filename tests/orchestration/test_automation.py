@@ -106,6 +106,25 @@ def test_a_resend_under_another_name_is_not_new(inbox_root):
     assert "resent/TST_labs_20210401_again.csv" in json.loads(cursor)["files"]  # cached from now on
 
 
+def test_the_same_bytes_from_another_site_are_a_new_snapshot(inbox_root):
+    """Identity is (site, domain, content) (site-exports.md §1): an empty snapshot is the same
+    bytes at every site, and each site that sends one deletes its rows of that domain."""
+    inbox = inbox_root / "inbox"
+    header = b"site_id,subject_id,ae_term,onset_date,resolution_date,ctcae_grade,serious,related\n"
+    (inbox / "TST_adverse_events_20210401.csv").write_bytes(header)
+    age(inbox / "TST_adverse_events_20210401.csv")
+    _, _, cursor = tick(inbox_root, None)
+    (inbox / "OTH_adverse_events_20210401.csv").write_bytes(header)
+    age(inbox / "OTH_adverse_events_20210401.csv")
+    runs, skip, cursor = tick(inbox_root, cursor)
+    assert skip is None and len(runs) == 1 and runs[0].tags["itp/new_files"] == "1"
+    (inbox / "again").mkdir()
+    (inbox / "again" / "OTH_adverse_events_20210401.csv").write_bytes(header)  # same site: a resend
+    age(inbox / "again" / "OTH_adverse_events_20210401.csv")
+    runs, skip, _ = tick(inbox_root, cursor)
+    assert runs == [] and skip == "no new content in the inbox"
+
+
 def test_a_changed_file_requests_a_new_run(inbox_root):
     first, _, cursor = tick(inbox_root, None)
     labs = inbox_root / "inbox" / LABS

@@ -36,6 +36,7 @@ renamed as (
     from source
     inner join current_files
         on source.source_sha256 = current_files.sha256
+        and source.site_id = current_files.site_id
 
 )
 
