@@ -41,7 +41,8 @@ from zipfile import ZIP_DEFLATED, ZipFile, ZipInfo
 import yaml
 
 from sources.domains import DOMAINS, INTEGER, NUMBER
-from sources.study_parameters import lab_units, normalize_unit, study_vars
+from sources.study_parameters import study_vars
+from sources.units import resolve_unit
 
 # The data cut of the demo: the latest export date, hence the default load cutoff.
 CUTOFF = date(2022, 6, 30)
@@ -910,7 +911,7 @@ OPEN_ENDED = {"dosing": "end_date", "conmeds": "end_date", "adverse_events": "re
 @cache
 def unit_conversion(test_code: str, unit: str) -> tuple[float, str]:
     """(factor to the canonical unit, stored test code) of a test and unit as a site writes them."""
-    u = lab_units()[(test_code, normalize_unit(unit))]
+    u = resolve_unit(test_code, unit)
     return u.factor, u.stored_test_code
 
 

@@ -40,6 +40,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+from functools import partial
 from itertools import islice
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -376,10 +377,11 @@ COLUMN_PARSERS: dict[tuple[str, str], Callable[[Cell, CellFormat], object]] = {(
 
 
 def _lab_fields(test_code: str, value: tuple[float, str | None], unit: str, ref_low: float | None,
-                ref_high: float | None, value_cell: Cell) -> dict[str, object]:
-    """Canonical value and unit beside the value and unit as written (raises CellError)."""
+                ref_high: float | None, value_cell: Cell, *, unit_aliases: dict[str, str]) -> dict[str, object]:
+    """Canonical value and unit beside the value and unit as written (raises CellError);
+    units as the site spells them (its registry unit_aliases)."""
     measured, qualifier = value
-    conversion = convert_lab(test_code, measured, unit, ref_low, ref_high)
+    conversion = convert_lab(test_code, measured, unit, ref_low, ref_high, unit_aliases)
     return dict(
         test_code=conversion.test_code, original_test_code=conversion.original_test_code,
         value=conversion.value, value_qualifier=qualifier, unit=conversion.unit,
@@ -398,12 +400,14 @@ class DerivedFields:
     cells: tuple[str, ...]       # raw cells passed after them
     needs: tuple[str, ...]       # skipped when one of these failed (the row is refused already)
     derive: Callable[..., dict[str, object]]
+    site_settings: tuple[str, ...] = ()   # SiteConfig fields passed to derive by keyword
 
 
 # Row rules of a domain that need several cells of the row.
 DERIVED_FIELDS: dict[str, DerivedFields] = {
     "labs": DerivedFields(values=("test_code", "value", "unit", "ref_low", "ref_high"), cells=("value",),
-                          needs=("test_code", "value", "unit"), derive=_lab_fields),
+                          needs=("test_code", "value", "unit"), derive=_lab_fields,
+                          site_settings=("unit_aliases",)),
 }
 
 
@@ -441,6 +445,9 @@ class ExportReader:
         self._plan = [(c, layout.positions.get(c.name), COLUMN_PARSERS.get((self.domain, c.name)))
                       for c in self.spec.columns]
         self._derived = DERIVED_FIELDS.get(self.domain)
+        # derive with the site's settings bound: one reader reads one site's file.
+        self._derive = (partial(self._derived.derive, **{s: getattr(site, s) for s in self._derived.site_settings})
+                        if self._derived else None)
         # Columnar path: per spec column, parsed value (or _BAD) of each distinct cell seen.
         self._memo: dict[str, dict[object, object]] = {c.name: {} for c in self.spec.columns}
         self._failed: dict[str, set[object]] = {c.name: set() for c in self.spec.columns}
@@ -532,7 +539,7 @@ class ExportReader:
                 if key in memo or any(column[i] is _BAD for column in parsed):
                     continue  # remembered, or a cell failed (the row is refused: nothing to derive)
                 try:
-                    new[key] = derived.derive(*(a[i] for a in args))
+                    new[key] = self._derive(*(a[i] for a in args))
                 except CellError:
                     new[key] = _BAD
             out = list(map(_remember(memo, new).get, keys))   # None: a row with a failed cell
@@ -628,7 +635,7 @@ class ExportReader:
         derived = self._derived
         if derived is not None and all(c in values for c in derived.needs):
             try:
-                values.update(derived.derive(*(values.get(c) for c in derived.values),
+                values.update(self._derive(*(values.get(c) for c in derived.values),
                                              *(spec_cells.get(c) for c in derived.cells)))
             except CellError as exc:
                 problems.append(_problem(exc, ""))

@@ -5,7 +5,7 @@ A wrong registry would make every file of a site unreadable, or worse, readable 
 every problem is reported at once, by site and key.
 
 Defaults when a key is omitted: encoding utf-8, delimiter ",", decimal ".", date_format
-"%Y-%m-%d", name = the site code, no aliases.
+"%Y-%m-%d", name = the site code, no aliases, no unit aliases.
 """
 from __future__ import annotations
 
@@ -18,12 +18,14 @@ import yaml
 
 from sources.domains import DOMAINS
 from sources.parsing import date_format_problems
+from sources.study_parameters import normalize_unit
+from sources.units import unit_alias_problem, unit_named
 
 SITE_CODE = re.compile(r"[A-Z0-9]{2,8}")
 ENCODINGS = ("utf-8", "gb18030")
 DELIMITERS = (",", ";", "\t")
 DECIMALS = (".", ",")
-SITE_KEYS = ("name", "encoding", "delimiter", "decimal", "date_format", "aliases")
+SITE_KEYS = ("name", "encoding", "delimiter", "decimal", "date_format", "aliases", "unit_aliases")
 
 
 class RegistryError(ValueError):
@@ -40,6 +42,9 @@ class SiteConfig:
     date_format: str = "%Y-%m-%d"
     # domain -> canonical column -> the site's own header for it
     aliases: dict[str, dict[str, str]] = field(default_factory=dict)
+    # (v1.1) the site's own unit spellings, normalized (sources.units.normalize_unit) -> the
+    # accepted unit it means, spelled as in the seed lab_units: a name, never a factor
+    unit_aliases: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -138,6 +143,33 @@ def _aliases(value: object, problems: list[str], where: str) -> dict[str, dict[s
     return out
 
 
+def _unit_aliases(value: object, problems: list[str], where: str) -> dict[str, str]:
+    """site-exports.md §4 (v1.1): the site's spelling -> an accepted unit. A target that is
+    not an accepted unit, or a spelling that already means another unit, is an error: a wrong
+    alias would convert every value of the site by the wrong factor."""
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        problems.append(f"{where}: unit_aliases must map the site's unit spelling to an accepted unit")
+        return {}
+    out: dict[str, str] = {}
+    for spelling, target in value.items():
+        at = f"{where}: unit_aliases {spelling!r}"
+        if not isinstance(spelling, str) or not spelling.strip():
+            problems.append(f"{at}: the site's spelling must be non-empty text")
+            continue
+        problem = unit_alias_problem(spelling, target)
+        if problem is not None:
+            problems.append(f"{at}: {problem}")
+            continue
+        key, unit = normalize_unit(spelling), unit_named(target)[0]
+        if key in out and out[key] != unit:
+            problems.append(f"{at}: the same spelling (ignoring case and spaces) is already an alias of {out[key]}")
+            continue
+        out[key] = unit
+    return out
+
+
 def _site(code: object, body: object, problems: list[str]) -> SiteConfig | None:
     where = f"site {code!r}"
     if not isinstance(code, str):
@@ -166,9 +198,11 @@ def _site(code: object, body: object, problems: list[str]) -> SiteConfig | None:
     else:
         problems.extend(f"{where}: date_format {date_format!r}: {p}" for p in date_format_problems(date_format))
     aliases = _aliases(body.get("aliases"), problems, where)
+    unit_aliases = _unit_aliases(body.get("unit_aliases"), problems, where)
     if len(problems) > before:
         return None
-    return SiteConfig(code, name.strip(), encoding, delimiter, decimal, date_format, aliases)
+    return SiteConfig(code, name.strip(), encoding, delimiter, decimal, date_format, aliases,
+                      unit_aliases=unit_aliases)
 
 
 def load_registry(path: Path | str) -> SiteRegistry:

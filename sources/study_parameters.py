@@ -60,12 +60,9 @@ def lab_tests() -> dict[str, LabTest]:
 
 
 def normalize_unit(unit: str) -> str:
-    """Spelling-insensitive unit key: case, spaces, µ/μ = u, x10^9/L = 10^9/L = 10*9/L."""
-    u = unit.strip().replace("µ", "u").replace("μ", "u").replace(" ", "").lower()
-    u = u.replace("*", "^").replace("×", "x")
-    if u.startswith("x10"):
-        u = u[1:]
-    return u
+    """How unit spellings are compared (site-exports.md §3): case and spaces ignored, µ and μ
+    read as u. Other spellings of one unit (GI/L, THOU/uL ...) are the seed unit_synonyms."""
+    return unit.strip().replace("µ", "u").replace("μ", "u").replace(" ", "").lower()
 
 
 @cache
@@ -76,6 +73,19 @@ def lab_units() -> dict[tuple[str, str], LabUnit]:
         lu = LabUnit(r["test_code"], r["unit"], r["stored_test_code"], float(r["factor"]))
         out[(lu.test_code, normalize_unit(lu.unit))] = lu
     return out
+
+
+@cache
+def unit_synonym_rows() -> tuple[tuple[str, str], ...]:
+    """Built-in spellings of one unit (site-exports.md §3, seed unit_synonyms.csv), in seed
+    order: (spelling, the unit as spelled in lab_units.csv; 10^12/L: a unit of no test)."""
+    return tuple((r["spelling"], r["unit"]) for r in _read_seed("unit_synonyms"))
+
+
+@cache
+def unit_synonyms() -> dict[str, str]:
+    """Normalized built-in spelling -> the unit it stands for (unit_synonym_rows)."""
+    return {normalize_unit(spelling): unit for spelling, unit in unit_synonym_rows()}
 
 
 @cache

@@ -134,3 +134,19 @@ def test_a_load_that_cannot_publish_exits_non_zero_and_keeps_the_warehouse(loade
     assert proc.returncode != 0
     assert "site registry" in proc.stderr
     assert (home / "warehouse.duckdb").read_bytes() == before
+
+
+@pytest.mark.parametrize("entry, named", [
+    ("    unit_aliases:\n      \"10^9个/L\": furlongs\n",
+     "site 'TST': unit_aliases '10^9个/L': 'furlongs' is not an accepted unit"),
+])
+def test_a_bad_registry_entry_stops_the_load_before_any_file_is_read(loaded, tmp_path, entry, named):
+    """site-exports.md §4 (v1.1): the load stops and says which site and key (and value)."""
+    _, inbox, _, home, _ = loaded
+    before = (home / "warehouse.duckdb").read_bytes()
+    registry = tmp_path / "sites.yaml"
+    registry.write_text(SIMPLE_REGISTRY + entry, encoding="utf-8")
+    proc = cli("load", "--inbox", str(inbox), "--sites", str(registry), "--home", str(home))
+    assert proc.returncode != 0
+    assert "site registry" in proc.stderr and named in proc.stderr, proc.stderr
+    assert (home / "warehouse.duckdb").read_bytes() == before

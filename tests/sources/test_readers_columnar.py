@@ -148,7 +148,7 @@ def test_lab_conversions_are_remembered_but_each_row_keeps_its_own_written_value
 def test_derived_fields_name_what_derive_sets():
     """The columnar path copies exactly these columns out of `derive`'s result."""
     labs = DERIVED_FIELDS["labs"]
-    fields = labs.derive("PLT", (55.0, None), "10^9/L", 100.0, 300.0, "55")
+    fields = labs.derive("PLT", (55.0, None), "10^9/L", 100.0, 300.0, "55", unit_aliases={})
     assert set(fields) == set(labs.values) | set(DOMAINS["labs"].derived)
 
 

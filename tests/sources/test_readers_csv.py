@@ -221,9 +221,30 @@ def test_lab_units_qualifiers_and_conversion(read_csv):
     assert (neut["value"], neut["value_qualifier"], neut["original_unit"]) == (0.1, "<", "x10^9/L")
     assert pd.isna(plt["value_qualifier"])
     assert read.error_at(5).check_name == "unit.unknown"
-    assert read.error_at(5).reason == 'column unit: "mg/L" is not an accepted unit for HGB (accepted: g/L, g/dL, mmol/L)'
+    assert read.error_at(5).reason == ('column unit: "mg/L" is not an accepted unit for HGB (accepted: g/L, g/dL, '
+                                       "mmol/L; a site may declare its own spelling of one in the registry's "
+                                       "unit_aliases)")
     assert read.error_at(6).check_name == "test_code.unknown"
     assert read.error_at(7).check_name == "parse.qualifier"
+
+
+def test_the_sites_unit_aliases_convert_and_other_sites_spellings_do_not(read_csv):
+    """site-exports.md §3-§4 (v1.1): built-in spellings for everyone, declared ones per site."""
+    content = csv_bytes(LAB_HEADER, [
+        ["BJH", "S1", "2021-03-01", "PLT", "85", "10^9个/L", "100", "300"],
+        ["BJH", "S1", "2021-03-01", "WBC", "4.2", "THOU/uL", "3.5", "9.5"],
+        ["BJH", "S1", "2021-03-01", "HGB", "12.5", "克/分升", "11.5", "17.5"],
+        ["BJH", "S1", "2021-03-01", "HGB", "125", "10^9个/L", "", ""],
+    ])
+    declared = read_csv("BJH_labs_20210401.csv", content, unit_aliases={"10^9个/L": "GI/L", "克/分升": "g/dL"})
+    assert [tuple(r) for r in declared.rows[["test_code", "value", "unit", "original_unit", "ref_low"]].itertuples(
+        index=False)] == [("PLT", 85.0, "10^9/L", "10^9个/L", 100.0), ("WBC", 4.2, "10^9/L", "THOU/uL", 3.5),
+                          ("HGB", 125.0, "g/L", "克/分升", 115.0)]
+    assert declared.error_at(5).reason.startswith(
+        'column unit: "10^9个/L" (the site\'s unit alias of 10^9/L) is not an accepted unit for HGB')
+    plain = read_csv("BJH_labs_20210402.csv", content)
+    assert [e.source_row for e in plain.errors] == [2, 4, 5]
+    assert all(e.check_name == "unit.unknown" for e in plain.errors)
 
 
 IDENTIFIERS = ["Zhang San", "13800138000", "1980-05-17", "MRN-778812"]

@@ -91,3 +91,37 @@ def test_all_problems_are_reported_at_once(tmp_path):
     message = str(refused.value)
     assert "site 'BJH': encoding" in message and "site 'BJH': decimal" in message
     assert "site 'SH': delimiter" in message
+
+
+def test_unit_aliases_name_an_accepted_unit(tmp_path):
+    """site-exports.md §4 (v1.1): the site's spelling -> an accepted unit (or a built-in
+    spelling of one); held normalized, so case and spaces of the site's spelling never matter."""
+    registry = load(tmp_path, """\
+sites:
+  BJH:
+    unit_aliases:
+      "10^9个/L": 10^9/L
+      "umol/l (酶法)": umol/L
+      "千/微升": THOU/uL
+""")
+    assert registry.get("BJH").unit_aliases == {"10^9个/l": "10^9/L", "umol/l(酶法)": "umol/L", "千/微升": "10^3/uL"}
+
+
+@pytest.mark.parametrize("entry, expected", [
+    ('"10^9个/L": furlongs', "site 'BJH': unit_aliases '10^9个/L': 'furlongs' is not an accepted unit of any test"),
+    ('"T/L": TI/L', "site 'BJH': unit_aliases 'T/L': 'TI/L' (= 10^12/L) is not an accepted unit of any test"),
+    ('"G/L": 1000', "site 'BJH': unit_aliases 'G/L': the target must be an accepted unit, not 1000"),
+    ('"mg/dL": umol/L', "site 'BJH': unit_aliases 'mg/dL': 'mg/dL' already means mg/dL"),
+    ('"GI/L": 10^3/uL', "site 'BJH': unit_aliases 'GI/L': 'GI/L' already means 10^9/L"),
+    ('"x": ""', "site 'BJH': unit_aliases 'x': the target must be an accepted unit"),
+    ('"10^9个/L": 10^9/L\n      "10^9个/l": 10^3/uL', "the same spelling (ignoring case and spaces) is already an alias of 10^9/L"),
+])
+def test_a_bad_unit_alias_is_a_registry_error_naming_site_key_and_value(tmp_path, entry, expected):
+    with pytest.raises(RegistryError) as refused:
+        load(tmp_path, f"sites:\n  BJH:\n    unit_aliases:\n      {entry}\n")
+    assert expected in str(refused.value)
+
+
+def test_unit_aliases_must_be_a_mapping(tmp_path):
+    with pytest.raises(RegistryError, match="site 'BJH': unit_aliases must map the site's unit spelling"):
+        load(tmp_path, "sites:\n  BJH:\n    unit_aliases: [x]\n")

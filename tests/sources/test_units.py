@@ -60,12 +60,66 @@ def test_products_are_free_of_floating_point_noise():
     assert convert_lab("UREA", 6.0, "mg/dL").value == 0.999
 
 
-def test_an_unknown_unit_is_a_row_error_naming_the_accepted_units():
+def test_an_unknown_unit_is_a_row_error_naming_the_test_the_unit_and_the_accepted_units():
     with pytest.raises(CellError) as error:
         convert_lab("HGB", 12.0, "mg/L")
     assert error.value.check == "unit.unknown"
     assert error.value.column == "unit"
-    assert error.value.reason == '"mg/L" is not an accepted unit for HGB (accepted: g/L, g/dL, mmol/L)'
+    assert error.value.reason == ('"mg/L" is not an accepted unit for HGB (accepted: g/L, g/dL, mmol/L; a site '
+                                  "may declare its own spelling of one in the registry's unit_aliases)")
+
+
+# site-exports.md §3 (v1.1), written out here independently of the seed: spelling -> the
+# unit it is, for every test that accepts that unit (factor of the unit for the test).
+SPEC_SYNONYMS = {
+    "10^9/L": ["10*9/L", "x10^9/L", "10E9/L", "GI/L"],
+    "10^3/uL": ["10*3/uL", "x10^3/uL", "10E3/uL", "THOU/uL", "K/uL", "10^3/mm3"],
+    "U/L": ["IU/L"],
+}
+COUNTS = ("PLT", "WBC", "NEUT", "LYMPH")
+SPEC_CASES = ([(code, spelling, 1.0) for spellings in SPEC_SYNONYMS.values() for spelling in spellings
+               for code in COUNTS if spellings is not SPEC_SYNONYMS["U/L"]]
+              + [(code, "IU/L", 1.0) for code in ("ALT", "AST")])
+
+
+@pytest.mark.parametrize("code, spelling, factor", SPEC_CASES, ids=[f"{c}-{u}" for c, u, _ in SPEC_CASES])
+def test_every_built_in_synonym_of_the_spec_converts(code, spelling, factor):
+    for written in (spelling, spelling.lower(), f" {spelling.upper()} ", spelling.replace("u", "µ")):
+        result = convert_lab(code, 150.0, written, 100.0, 300.0)
+        assert (result.value, result.ref_low, result.ref_high) == (150.0 * factor, 100.0 * factor, 300.0 * factor)
+        assert result.original_unit == written.strip()
+
+
+def test_every_seed_synonym_names_a_unit_and_converts_where_the_unit_is_accepted():
+    synonyms = seed("unit_synonyms")
+    assert {r["spelling"] for r in synonyms} >= {s for spellings in SPEC_SYNONYMS.values() for s in spellings}
+    accepted = {(r["test_code"], r["unit"]): float(r["factor"]) for r in UNITS}
+    converted = 0
+    for r in synonyms:
+        for (code, unit), factor in accepted.items():
+            if unit == r["unit"]:
+                assert convert_lab(code, 2.0, r["spelling"]).value == pytest.approx(2.0 * factor)
+                converted += 1
+    assert converted >= len(synonyms) - 4   # the 10^12/L spellings name a unit of no test
+
+
+@pytest.mark.parametrize("spelling", ["10^12/L", "TI/L", "10E12/L"])
+def test_10_12_per_litre_is_refused_for_every_test(spelling):
+    for code in sorted({r["test_code"] for r in UNITS}):
+        with pytest.raises(CellError, match="is not an accepted unit for"):
+            convert_lab(code, 4.5, spelling)
+
+
+def test_a_declared_unit_alias_converts_and_names_itself_when_it_does_not_fit():
+    aliases = {"10^9个/l": "10^9/L", "umol/l(酶法)": "umol/L"}   # as SiteConfig holds them (normalized)
+    assert convert_lab("PLT", 85.0, "10^9个/L", unit_aliases=aliases).value == 85.0
+    assert convert_lab("TBIL", 1.2, "umol/L (酶法)", unit_aliases=aliases).value == 1.2
+    with pytest.raises(CellError) as error:
+        convert_lab("HGB", 120.0, "10^9个/L", unit_aliases=aliases)
+    assert error.value.reason.startswith(
+        '"10^9个/L" (the site\'s unit alias of 10^9/L) is not an accepted unit for HGB (accepted: g/L, g/dL, mmol/L')
+    with pytest.raises(CellError):   # another site's alias means nothing here
+        convert_lab("PLT", 85.0, "10^9个/L")
 
 
 def test_a_unit_of_another_test_is_unknown():
