@@ -31,18 +31,22 @@
 
 
 {% macro cutoff_date() -%}
-    {#- The data cutoff. A load gives it in quality.load_log, not as --vars, so that dbt's saved
-        parse serves every load: the latest row of the warehouse's load_log is the load that
-        builds it (in the candidate) or built it (in a published file, whose views therefore
-        keep that load's cutoff). Unit tests and `dbt docs` give it as --vars cutoff_date.
-        Without either: the latest export date of a loaded file (endpoints.md §1). -#}
+    {#- The data cutoff. The one rule for its default (endpoints.md §1: the latest export date
+        seen, docs/decisions.md) lives in Python (quality.intake.default_cutoff); each load
+        stores the cutoff it resolved in quality.load_log, and dbt only reads it there: the
+        latest row is the load that builds the candidate (or built the published file, whose
+        views therefore keep that load's cutoff). A null there (every file refused) stays null.
+        Reading it from the table, not from --vars, lets dbt's saved parse serve every load.
+        Unit tests and `dbt docs` give it as --vars cutoff_date; without either, the build
+        stops: a cutoff guessed here would be a second rule. -#}
     {%- set given = var('cutoff_date', none) -%}
     {%- if given -%}
         cast('{{ given }}' as date)
     {%- else -%}
-        (select coalesce(
-            (select arg_max(cutoff_date, started_at) from {{ source('quality', 'load_log') }}),
-            (select max(export_date) from {{ source('quality', 'file_manifest') }} where status = 'loaded')
-        ))
+        (select case
+            when count(*) = 0 then error('no cutoff: quality.load_log has no load and no --vars cutoff_date was given')
+            else (select cutoff_date from {{ source('quality', 'load_log') }} order by started_at desc limit 1)
+         end
+         from {{ source('quality', 'load_log') }})
     {%- endif -%}
 {%- endmacro %}

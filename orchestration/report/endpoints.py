@@ -99,5 +99,6 @@ def endpoint_cells(fmt: Suppression, row: EndpointRow | None, *, endpoint: str, 
         "n": fmt.count(row.n, **ids, field="n"),
         "denominator": fmt.count(row.denominator, **ids, field="denominator"),
         "pct": fmt.pct(row.pct, row.n, row.denominator, **ids, field="pct"),
+        "n_not_determinable": fmt.count(row.n_not_determinable, **ids, field="n_not_determinable"),
     }
     return [cells[f] for f in fields]

@@ -264,15 +264,20 @@ def lab_safety(data: ReportData, index: EndpointIndex, fmt: Suppression) -> Sect
             text(test),
             *endpoint_cells(fmt, g1, endpoint="lab_grade1plus", timepoint=test, fields=("denominator",)),
             *[fmt.count(worst[test].get(grade, 0), test=test, grade=str(grade)) for grade in grade_range],
-            *endpoint_cells(fmt, g1, endpoint="lab_grade1plus", timepoint=test, fields=("n", "pct")),
-            *endpoint_cells(fmt, g3, endpoint="lab_grade3plus", timepoint=test, fields=("n", "pct")),
+            *endpoint_cells(fmt, g1, endpoint="lab_grade1plus", timepoint=test,
+                            fields=("n", "pct", "n_not_determinable")),
+            *endpoint_cells(fmt, g3, endpoint="lab_grade3plus", timepoint=test,
+                            fields=("n", "pct", "n_not_determinable")),
         ])
     return Section("lab-safety", "Laboratory safety: worst CTCAE v5 grades", [
         Paragraph("Worst post-baseline CTCAE v5 grade per subject and test (samples after Day 1, "
                   "by the cutoff); platelet count is the disease itself and is not graded."),
         Table("lab-grades", "Subjects by worst post-baseline grade",
               ["test", "subjects tested", *[f"grade {g}" for g in grade_range],
-               "≥ 1 n", "≥ 1 %", "≥ 3 n", "≥ 3 %"], rows),
+               "≥ 1 n", "≥ 1 %", "≥ 1 not determinable", "≥ 3 n", "≥ 3 %", "≥ 3 not determinable"], rows,
+              note="Not determinable: subjects whose grade ≥ 1 (≥ 3) is neither certain nor excluded, "
+                   "because results were sent as bounds (<x, >x) that allow both (endpoints.md §6); "
+                   "they are not in n. The grade columns count each subject's worst determinable grade."),
     ])
 
 

@@ -14,6 +14,8 @@ from typing import Any, TypeVar
 
 import duckdb
 
+from orchestration.percentages import percent
+
 REQUIRED_TABLES: dict[str, tuple[str, ...]] = {
     "marts": ("endpoint_summary", "dim_subject", "patient_month", "fct_lab_result",
               "endpoint_initial_response", "endpoint_response_duration", "safety_signal"),
@@ -41,6 +43,7 @@ class EndpointRow:
     n: int
     denominator: int
     pct: Decimal | None
+    n_not_determinable: int = 0   # lab endpoints: subjects left open by `<x`/`>x` results
 
 
 @dataclass(frozen=True)
@@ -55,9 +58,9 @@ class BaselineGroup:
     site_id: str | None          # None = all sites
     n_treated: int
     n_male: int
-    pct_male: float | None
+    pct_male: Decimal | None
     n_female: int
-    pct_female: float | None
+    pct_female: Decimal | None
     n_sex_missing: int
     age_n: int
     age_median: float | None
@@ -201,7 +204,7 @@ def read_report_data(conn: duckdb.DuckDBPyConnection) -> ReportData:
     return ReportData(
         load=_load_info(conn),
         endpoints=_rows(conn, EndpointRow, """
-            SELECT endpoint, timepoint, n, denominator, pct FROM marts.endpoint_summary"""),
+            SELECT endpoint, timepoint, n, denominator, pct, n_not_determinable FROM marts.endpoint_summary"""),
         n_subjects=conn.execute("SELECT count(*) FROM marts.dim_subject").fetchone()[0],
         statuses=_rows(conn, SubjectStatus, """
             SELECT current_status, withdrawal_reason, count(*)
@@ -273,9 +276,7 @@ def _baseline(conn: duckdb.DuckDBPyConnection) -> list[BaselineGroup]:
             CASE WHEN grouping(site_id) = 1 THEN NULL ELSE site_id END,
             count(*),
             count(*) FILTER (WHERE sex = 'M'),
-            round(100.0 * count(*) FILTER (WHERE sex = 'M') / count(*), 1),
             count(*) FILTER (WHERE sex = 'F'),
-            round(100.0 * count(*) FILTER (WHERE sex = 'F') / count(*), 1),
             count(*) FILTER (WHERE sex IS NULL),
             count(age_at_day1),
             quantile_cont(age_at_day1, 0.5), quantile_cont(age_at_day1, 0.25),
@@ -288,9 +289,10 @@ def _baseline(conn: duckdb.DuckDBPyConnection) -> list[BaselineGroup]:
         WHERE is_treated
         GROUP BY GROUPING SETS ((site_id), ())
         ORDER BY grouping(site_id), site_id""").fetchall()
-    return [BaselineGroup(r[0], r[1], r[2], _float(r[3]), r[4], _float(r[5]), r[6], r[7],
-                          _float(r[8]), _float(r[9]), _float(r[10]), r[11], _float(r[12]),
-                          _float(r[13]), _float(r[14]), r[15]) for r in rows]
+    # Percentages by the marts' one rule (orchestration.percentages), never round() on a double.
+    return [BaselineGroup(r[0], r[1], r[2], percent(r[2], r[1]), r[3], percent(r[3], r[1]), r[4], r[5],
+                          _float(r[6]), _float(r[7]), _float(r[8]), r[9], _float(r[10]),
+                          _float(r[11]), _float(r[12]), r[13]) for r in rows]
 
 
 def _platelets_by_month(conn: duckdb.DuckDBPyConnection) -> list[MonthQuartiles]:

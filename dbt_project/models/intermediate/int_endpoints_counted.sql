@@ -292,10 +292,16 @@ adverse_event_counts as (
 ),
 
 ---------- lab safety: denominator = subjects with a post-baseline result of the test
+-- A `<x`/`>x` value allows a range of grades (ctcae_grade_min .. ctcae_grade_max, §6 v1.1):
+-- a subject's worst grade is at least the highest min and at most the highest max. "Grade >= k"
+-- is counted in n when certain (highest min >= k) and in n_not_determinable when only possible.
 
 lab_subjects as (
 
-    select site_id, subject_id, test_code, max(ctcae_grade) as worst_grade
+    select
+        site_id, subject_id, test_code,
+        max(ctcae_grade_min) as worst_grade_certain,
+        max(ctcae_grade_max) as worst_grade_possible
     from lab_results
     group by site_id, subject_id, test_code
 
@@ -304,8 +310,10 @@ lab_subjects as (
 lab_counts as (
 
     select 'lab_grade1plus' as endpoint, ctcae_tests.test_code as timepoint,
-        sum(case when lab_subjects.worst_grade >= 1 then 1 else 0 end) as n,
-        count(lab_subjects.subject_id) as denominator
+        sum(case when lab_subjects.worst_grade_certain >= 1 then 1 else 0 end) as n,
+        count(lab_subjects.subject_id) as denominator,
+        sum(case when lab_subjects.worst_grade_certain < 1 and lab_subjects.worst_grade_possible >= 1
+            then 1 else 0 end) as n_not_determinable
     from ctcae_tests
     left join lab_subjects
         on ctcae_tests.test_code = lab_subjects.test_code
@@ -313,8 +321,10 @@ lab_counts as (
 
     union all
     select 'lab_grade3plus', ctcae_tests.test_code,
-        sum(case when lab_subjects.worst_grade >= {{ var('severe_min_grade') }} then 1 else 0 end),
-        count(lab_subjects.subject_id)
+        sum(case when lab_subjects.worst_grade_certain >= {{ var('severe_min_grade') }} then 1 else 0 end),
+        count(lab_subjects.subject_id),
+        sum(case when lab_subjects.worst_grade_certain < {{ var('severe_min_grade') }}
+                and lab_subjects.worst_grade_possible >= {{ var('severe_min_grade') }} then 1 else 0 end)
     from ctcae_tests
     left join lab_subjects
         on ctcae_tests.test_code = lab_subjects.test_code
@@ -324,17 +334,18 @@ lab_counts as (
 
 unioned as (
 
-    select * from disposition_counts
+    -- Only the lab endpoints rest on values that may be bounds (`<x`, `>x`).
+    select *, 0 as n_not_determinable from disposition_counts
     union all
-    select * from initial_response_counts
+    select *, 0 from initial_response_counts
     union all
-    select * from monthly_response_counts
+    select *, 0 from monthly_response_counts
     union all
-    select * from bleeding_counts
+    select *, 0 from bleeding_counts
     union all
-    select * from conmed_counts
+    select *, 0 from conmed_counts
     union all
-    select * from adverse_event_counts
+    select *, 0 from adverse_event_counts
     union all
     select * from lab_counts
 
@@ -346,7 +357,8 @@ final as (
         cast(endpoint as {{ dbt.type_string() }}) as endpoint,
         cast(timepoint as {{ dbt.type_string() }}) as timepoint,
         cast(coalesce(n, 0) as {{ dbt.type_int() }}) as n,
-        cast(coalesce(denominator, 0) as {{ dbt.type_int() }}) as denominator
+        cast(coalesce(denominator, 0) as {{ dbt.type_int() }}) as denominator,
+        cast(coalesce(n_not_determinable, 0) as {{ dbt.type_int() }}) as n_not_determinable
 
     from unioned
 

@@ -34,6 +34,7 @@ final as (
         sample_date as baseline_date,
         study_day as baseline_study_day,
         value as baseline_value,
+        value_qualifier as baseline_value_qualifier,
         ref_high as baseline_ref_high,
         range_flag as baseline_range_flag,
         source_file,

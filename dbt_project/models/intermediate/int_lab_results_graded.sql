@@ -10,6 +10,8 @@
       applies_when  baseline_high = the baseline sample was above its ULN (flag H),
                  baseline_not_high = otherwise (no baseline included), always.
     CREAT has uln and baseline rows that both apply, so the max is the worse of the two.
+    A value with a `<`/`>` qualifier (§6 v1.1) is graded only when every value it allows has
+    the same grade (see `graded` below); otherwise ctcae_grade is null (not determinable).
     A view: fct_lab_result is the one table of tens of millions of lab rows (writing them
     dominates the build), and every later step reads fct_lab_result. -#}
 
@@ -38,7 +40,15 @@ with_baseline as (
     select
         lab_results.*,
         baselines.baseline_value,
-        coalesce(baselines.baseline_range_flag = 'H', false) as is_baseline_high
+        baselines.baseline_value_qualifier,
+        coalesce(baselines.baseline_range_flag = 'H', false) as is_baseline_high,
+        -- For the rules' applies_when: no baseline = not high; a baseline whose flag is not
+        -- determinable (a qualified value, §6 v1.1) leaves it unknown (null).
+        case
+            when baselines.baseline_value is null then false
+            when baselines.baseline_range_flag = 'H' then true
+            when baselines.baseline_range_flag in ('L', 'N') then false
+        end as baseline_high_state
 
     from lab_results
     left join baselines
@@ -49,47 +59,86 @@ with_baseline as (
 ),
 
 -- A correlated subquery over the test's rules. DuckDB grades each distinct combination of
--- the row values it reads (test, value, limits, baseline value and flag) once and joins the
--- grades back (a delim join: null inputs match null inputs), which keeps the build linear at
--- registry scale; a per-row max over rows x rules grouped by row spilled there. And with
+-- the row values it reads (test, value bounds, limits, baseline value and flag) once and joins
+-- the grades back (a delim join: null inputs match null inputs), which keeps the build linear
+-- at registry scale; a per-row max over rows x rules grouped by row spilled there. And with
 -- with_baseline read once, a filter on site_id over this view reaches the lab rows' scan:
 -- fct_lab_result's incremental build of one site reads that site's rows only.
-final as (
+-- Qualified values (§6 v1.1): the row allows every value from value_low to value_high
+-- (int_lab_results_ranged). ctcae_grade_min is the highest grade whose rule every allowed
+-- value meets (and that surely applies); ctcae_grade_max the highest grade whose rule some
+-- allowed value meets (or might apply: a baseline state or limit that is not certain).
+-- ctcae_grade is given when the two agree, null (not determinable) otherwise. Without a
+-- qualifier both are the grade of the value, as before.
+graded as (
 
     select
         with_baseline.*,
         (
-            select max(
-                case
-                    when not rules.is_applicable then 0
-                    when rules.comparator = '>' and with_baseline.value > rules.limit_value then rules.grade
-                    when rules.comparator = '>=' and with_baseline.value >= rules.limit_value then rules.grade
-                    when rules.comparator = '<' and with_baseline.value < rules.limit_value then rules.grade
-                    when rules.comparator = '<=' and with_baseline.value <= rules.limit_value then rules.grade
-                    else 0
-                end
-            )
+            select {
+                'lowest': max(case when rules.is_applicable and rules.is_exact and rules.meets_all
+                                   then rules.grade else 0 end),
+                'highest': max(case when coalesce(rules.is_applicable, true)
+                                        and (not rules.is_exact or rules.meets_some)
+                                    then rules.grade else 0 end)
+            }
             from (
                 select
-                    ctcae_grades.grade,
-                    ctcae_grades.comparator,
-                    case ctcae_grades.applies_when
-                        when 'always' then true
-                        when 'baseline_high' then with_baseline.is_baseline_high
-                        when 'baseline_not_high' then not with_baseline.is_baseline_high
-                    end as is_applicable,
-                    case ctcae_grades.basis
-                        when 'uln' then ctcae_grades.threshold * with_baseline.ref_high
-                        when 'lln' then ctcae_grades.threshold * with_baseline.ref_low
-                        when 'baseline' then ctcae_grades.threshold * with_baseline.baseline_value
-                        when 'absolute' then ctcae_grades.threshold
-                    end as limit_value
-                from ctcae_grades
-                where ctcae_grades.test_code = with_baseline.test_code
+                    limits.*,
+                    coalesce(case limits.comparator
+                        when '>' then with_baseline.value_low > limits.limit_value
+                            or (with_baseline.value_low = limits.limit_value and with_baseline.value_qualifier = '>')
+                        when '>=' then with_baseline.value_low >= limits.limit_value
+                        when '<' then with_baseline.value_high < limits.limit_value
+                            or (with_baseline.value_high = limits.limit_value and with_baseline.value_qualifier = '<')
+                        when '<=' then with_baseline.value_high <= limits.limit_value
+                    end, false) as meets_all,
+                    coalesce(case limits.comparator
+                        when '>' then with_baseline.value_high is null or with_baseline.value_high > limits.limit_value
+                        when '>=' then with_baseline.value_high is null or with_baseline.value_high > limits.limit_value
+                            or (with_baseline.value_high = limits.limit_value
+                                and coalesce(with_baseline.value_qualifier, '') <> '<')
+                        when '<' then with_baseline.value_low is null or with_baseline.value_low < limits.limit_value
+                        when '<=' then with_baseline.value_low is null or with_baseline.value_low < limits.limit_value
+                            or (with_baseline.value_low = limits.limit_value
+                                and coalesce(with_baseline.value_qualifier, '') <> '>')
+                    end, false) as meets_some
+                from (
+                    select
+                        ctcae_grades.grade,
+                        ctcae_grades.comparator,
+                        case ctcae_grades.applies_when
+                            when 'always' then ctcae_grades.basis <> 'baseline' or with_baseline.baseline_value is not null
+                            when 'baseline_high' then with_baseline.baseline_high_state
+                            when 'baseline_not_high' then not with_baseline.baseline_high_state
+                        end as is_applicable,
+                        ctcae_grades.basis <> 'baseline' or with_baseline.baseline_value_qualifier is null as is_exact,
+                        case ctcae_grades.basis
+                            when 'uln' then ctcae_grades.threshold * with_baseline.ref_high
+                            when 'lln' then ctcae_grades.threshold * with_baseline.ref_low
+                            when 'baseline' then ctcae_grades.threshold * with_baseline.baseline_value
+                            when 'absolute' then ctcae_grades.threshold
+                        end as limit_value
+                    from ctcae_grades
+                    where ctcae_grades.test_code = with_baseline.test_code
+                ) as limits
             ) as rules
-        ) as ctcae_grade
+        ) as grade_range
 
     from with_baseline
+
+),
+
+final as (
+
+    select
+        graded.* exclude (grade_range),
+        case when graded.grade_range.lowest = graded.grade_range.highest
+            then graded.grade_range.lowest end as ctcae_grade,
+        graded.grade_range.lowest as ctcae_grade_min,
+        graded.grade_range.highest as ctcae_grade_max
+
+    from graded
 
 )
 

@@ -13,7 +13,8 @@ final as (
         timepoint,
         n,
         denominator,
-        {{ percent('n', 'denominator') }} as pct
+        {{ percent('n', 'denominator') }} as pct,
+        n_not_determinable
 
     from endpoint_counts
 

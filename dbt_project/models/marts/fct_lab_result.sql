@@ -74,6 +74,8 @@ final as (
         lab_results.baseline_value,
         lab_results.is_baseline_high,
         lab_results.ctcae_grade,
+        lab_results.ctcae_grade_min,
+        lab_results.ctcae_grade_max,
 
         ---------- provenance
         lab_results.source_file,

@@ -1,7 +1,8 @@
 {#- Safety signals for monitors (endpoints.md §6 item 4), one row per signal, subject and
     date; several findings of one signal on the same day keep the worst one and count the
     others in n_findings. Every record up to the cutoff counts, baseline included: monitors
-    see the study day in `detail`. -#}
+    see the study day in `detail`. A lab value with a qualifier (`<x`, `>x`) signals only when
+    every value it allows would (endpoints.md §6 v1.1): `>150` ALT does, `<150` does not. -#}
 
 with
 
@@ -37,7 +38,7 @@ transaminase_findings as (
         sample_date as signal_date,
         value,
         value as severity,
-        test_code || ' ' || cast(value as {{ dbt.type_string() }}) || ' ' || unit
+        test_code || ' ' || coalesce(value_qualifier, '') || cast(value as {{ dbt.type_string() }}) || ' ' || unit
             || ' on study day ' || coalesce(cast(study_day as {{ dbt.type_string() }}), '?')
             || ' (signal: >= {{ var("transaminase_signal_ul") }} U/L, the drug label''s guide value for stopping iguratimod)' as detail,
         source_file,
@@ -47,6 +48,7 @@ transaminase_findings as (
     from lab_results
     where test_code in ('ALT', 'AST')
       and value >= {{ var('transaminase_signal_ul') }}
+      and coalesce(value_qualifier, '') <> '<'
 
 ),
 
@@ -59,7 +61,7 @@ neutropenia_findings as (
         sample_date as signal_date,
         value,
         -value as severity,
-        'NEUT ' || cast(value as {{ dbt.type_string() }}) || ' ' || unit
+        'NEUT ' || coalesce(value_qualifier, '') || cast(value as {{ dbt.type_string() }}) || ' ' || unit
             || ' on study day ' || coalesce(cast(study_day as {{ dbt.type_string() }}), '?')
             || ' (signal: < {{ var("neut_signal_below") }} x10^9/L, CTCAE grade >= 3)' as detail,
         source_file,
@@ -68,7 +70,8 @@ neutropenia_findings as (
 
     from lab_results
     where test_code = 'NEUT'
-      and value < {{ var('neut_signal_below') }}
+      and (value < {{ var('neut_signal_below') }} or (value_qualifier = '<' and value <= {{ var('neut_signal_below') }}))
+      and coalesce(value_qualifier, '') <> '>'
 
 ),
 
@@ -81,7 +84,7 @@ leukopenia_findings as (
         sample_date as signal_date,
         value,
         -value as severity,
-        'WBC ' || cast(value as {{ dbt.type_string() }}) || ' ' || unit
+        'WBC ' || coalesce(value_qualifier, '') || cast(value as {{ dbt.type_string() }}) || ' ' || unit
             || ' on study day ' || coalesce(cast(study_day as {{ dbt.type_string() }}), '?')
             || ' (signal: < {{ var("wbc_signal_below") }} x10^9/L, CTCAE grade >= 3)' as detail,
         source_file,
@@ -90,7 +93,8 @@ leukopenia_findings as (
 
     from lab_results
     where test_code = 'WBC'
-      and value < {{ var('wbc_signal_below') }}
+      and (value < {{ var('wbc_signal_below') }} or (value_qualifier = '<' and value <= {{ var('wbc_signal_below') }}))
+      and coalesce(value_qualifier, '') <> '>'
 
 ),
 
