@@ -14,7 +14,8 @@ def test_lab_rows_of_s10(built):
         (day(20), "ALT", 120.0, None, 7.0, 40.0, "site", "H", 1, 20, 1, True),   # exactly 3.0 x ULN
         (day(20), "AST", 150.0, None, 13.0, 35.0, "site", "H", 2, 20, 1, True),
         (day(30), "ALT", 121.0, None, 7.0, 40.0, "site", "H", 2, 30, 1, True),   # just above 3.0 x ULN
-        (day(40), "NEUT", 0.9, "<", 1.8, 6.3, "site", "L", 3, 40, 2, True),
+        # <0.9 is below the LLN whatever it is (L), but grade 3 (0.5-1.0) or 4 (< 0.5): not determinable
+        (day(40), "NEUT", 0.9, "<", 1.8, 6.3, "site", "L", None, 40, 2, True),
         (day(45), "NEUT", 1.7, None, 1.8, 6.3, "study_default", "L", 1, 45, 2, True),  # default LLN
         (day(50), "HGB", 99.9, None, 115.0, 175.0, "study_default", "L", 2, 50, 2, True),
     ]

@@ -22,4 +22,4 @@ def test_safety_signals(built):
 def test_signal_detail_names_the_finding_for_monitors(built):
     detail = built.one(
         "SELECT detail FROM marts.safety_signal WHERE signal = 'neutropenia_grade3plus'")[0]
-    assert detail == "NEUT 0.9 10^9/L on study day 40 (signal: < 1.0 x10^9/L, CTCAE grade >= 3)"
+    assert detail == "NEUT <0.9 10^9/L on study day 40 (signal: < 1.0 x10^9/L, CTCAE grade >= 3)"

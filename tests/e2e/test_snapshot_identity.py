@@ -4,6 +4,7 @@ are each current and delete each site's events from the marts; and a warehouse p
 the old hash-only rule comes right on its next load."""
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import duckdb
@@ -11,6 +12,7 @@ import pytest
 
 from orchestration.loading import run_load
 from orchestration.resources import WarehouseSettings
+from quality.intake import default_cutoff, last_cutoff
 from sources import manifest
 from tests.conftest import write_csv
 
@@ -89,12 +91,18 @@ def test_identical_empty_snapshots_of_two_sites_are_both_current(root):
     assert empty_files(root) == [(EMPTY_AE[0], "loaded", True), (EMPTY_AE[1], "loaded", True)]
     assert events_in_marts(root) == {"AAA": (0, 0), "BBB": (0, 0)}
     assert ae_any(root) == (0, 4)
-    # A resend of the same bytes by the same site is still a no-op.
+    # The same bytes again from the same site, under a newer export date: a duplicate (no new
+    # snapshot), whose date still moves the cutoff (docs/decisions.md). The cutoff has one rule
+    # (quality.intake.default_cutoff); dbt reads what the load stored: exposure runs to it.
     (root / "inbox" / "again").mkdir()
-    (root / "inbox" / "again" / EMPTY_AE[1]).write_bytes((root / "inbox" / EMPTY_AE[1]).read_bytes())
-    load(root)
+    (root / "inbox" / "again" / "BBB_adverse_events_20210601.csv").write_bytes(
+        (root / "inbox" / EMPTY_AE[1]).read_bytes())
+    assert load(root) == "published"
     assert published(root, "SELECT status, reason FROM quality.file_manifest WHERE file_path LIKE 'again/%'") == [
         ("duplicate", f"same content as {EMPTY_AE[1]}, already received")]
+    with duckdb.connect(str(root / "home" / "warehouse.duckdb"), read_only=True) as conn:
+        assert default_cutoff(conn) == last_cutoff(conn) == date(2021, 6, 1)
+    assert published(root, "SELECT DISTINCT exposure_days FROM marts.dim_subject") == [(93,)]
 
 
 def _hash_only_path_of(self, sha256, site=None, domain=None):
