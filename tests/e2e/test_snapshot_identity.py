@@ -87,19 +87,19 @@ def root(tmp_path) -> Path:
 
 def test_identical_empty_snapshots_of_two_sites_are_both_current(root):
     empty_snapshots(root / "inbox")
-    assert load(root) == "published"
-    assert empty_files(root) == [(EMPTY_AE[0], "loaded", True), (EMPTY_AE[1], "loaded", True)]
-    assert events_in_marts(root) == {"AAA": (0, 0), "BBB": (0, 0)}
-    assert ae_any(root) == (0, 4)
-    # The same bytes again from the same site, under a newer export date: a duplicate (no new
-    # snapshot), whose date still moves the cutoff (docs/decisions.md). The cutoff has one rule
-    # (quality.intake.default_cutoff); dbt reads what the load stored: exposure runs to it.
+    # And the same bytes again from BBB under a newer export date: a duplicate (no new
+    # snapshot), whose date still moves the cutoff (docs/decisions.md).
     (root / "inbox" / "again").mkdir()
     (root / "inbox" / "again" / "BBB_adverse_events_20210601.csv").write_bytes(
         (root / "inbox" / EMPTY_AE[1]).read_bytes())
     assert load(root) == "published"
+    assert empty_files(root) == [(EMPTY_AE[0], "loaded", True), (EMPTY_AE[1], "loaded", True)]
     assert published(root, "SELECT status, reason FROM quality.file_manifest WHERE file_path LIKE 'again/%'") == [
         ("duplicate", f"same content as {EMPTY_AE[1]}, already received")]
+    assert events_in_marts(root) == {"AAA": (0, 0), "BBB": (0, 0)}
+    assert ae_any(root) == (0, 4)
+    # The cutoff has one rule (quality.intake.default_cutoff); dbt reads what the load stored
+    # in quality.load_log: exposure of the ongoing subjects runs to it (2021-03-01 .. 06-01).
     with duckdb.connect(str(root / "home" / "warehouse.duckdb"), read_only=True) as conn:
         assert default_cutoff(conn) == last_cutoff(conn) == date(2021, 6, 1)
     assert published(root, "SELECT DISTINCT exposure_days FROM marts.dim_subject") == [(93,)]
