@@ -52,7 +52,7 @@ from sources.domains import DOMAINS, Column, Domain
 from sources.inbox import open_inbox_file
 from sources.model import ExportName, FileRefused, InboxFile, ParsedChunk, RowError
 from sources.parsing import (MAX_CELL_CHARS, Cell, CellError, CellFormat, cell_text, excerpt, parse_cell,
-                             parse_lab_value, parse_text, printable)
+                             parse_lab_value, parse_subject_id, parse_text, printable)
 from sources.registry import SiteConfig, header_key
 from sources.units import convert_lab
 
@@ -372,7 +372,10 @@ def _lab_value(cell: Cell, fmt: CellFormat) -> tuple[float, str | None]:
 
 
 # Columns that need more than their kind's parser.
-COLUMN_PARSERS: dict[tuple[str, str], Callable[[Cell, CellFormat], object]] = {("labs", "value"): _lab_value}
+COLUMN_PARSERS: dict[tuple[str, str], Callable[[Cell, CellFormat], object]] = {
+    ("labs", "value"): _lab_value,
+    **{(domain, "subject_id"): parse_subject_id for domain in DOMAINS},
+}
 
 
 def _lab_fields(test_code: str, value: tuple[float, str | None], unit: str, ref_low: float | None,
@@ -436,7 +439,7 @@ class ExportReader:
         self.dropped_columns = list(layout.dropped_columns)
         self.chunk_rows = chunk_rows
         self.empty_rows = 0
-        self._format = CellFormat(site.decimal, site.date_format)
+        self._format = CellFormat(site.decimal, site.date_format, site.subject_id_pattern)
         # Per spec column: where it is in the row (None: absent, optional) and its parser.
         self._plan = [(c, layout.positions.get(c.name), COLUMN_PARSERS.get((self.domain, c.name)))
                       for c in self.spec.columns]
