@@ -144,7 +144,7 @@ def move_to_quarantine(conn: duckdb.DuckDBPyConnection, domain: str, failures: p
                 """UPDATE quality.file_manifest AS m
                    SET rows_accepted = m.rows_accepted - p.n, rows_quarantined = m.rows_quarantined + p.n
                    FROM moved_per_file AS p
-                   WHERE m.sha256 = p.source_sha256 AND m.status IN ('loaded', 'superseded')""")
+                   WHERE m.sha256 = p.source_sha256 AND m.status IN ('loaded', 'superseded', 'held')""")
         finally:
             conn.unregister("moved_per_file")
         conn.execute(

@@ -10,7 +10,7 @@ import duckdb
 from orchestration.faults import fault_point
 from orchestration.publishing import LoadInProgress, create_candidate
 from orchestration.resources import WarehouseSettings
-from quality import intake
+from quality import holds, intake
 from sources.domains import DOMAINS
 from sources.registry import RegistryError, load_registry
 
@@ -73,12 +73,14 @@ def site_exports(context: dg.AssetExecutionContext, warehouse: WarehouseSettings
     with duckdb.connect(str(candidate), config=warehouse.duckdb_config) as conn:
         intake.prepare_warehouse(conn)
         previous_cutoff = intake.last_cutoff(conn)
+        released = holds.apply_releases(conn, holds.read_requests(home.root), load_id)
         report = intake.ingest_inbox(conn, Path(warehouse.inbox), registry,
-                                     load_id, datetime.now(timezone.utc).replace(tzinfo=None))
+                                     load_id, datetime.now(timezone.utc).replace(tzinfo=None),
+                                     max_deleted_share=warehouse.max_deleted_share, limits=warehouse.read_limits)
         context.log.info(f"ingest done: {len(report.files)} new files")  # bench splits stages here
         fault_point("ingest")
         cutoff = intake.resolve_cutoff(conn, warehouse.cutoff)
-        if not report.files and cutoff == previous_cutoff:
+        if not report.files and not released and cutoff == previous_cutoff:
             context.log.info("No new file in the inbox and the same cutoff: nothing to publish.")
             conn.close()
             candidate.unlink(missing_ok=True)
@@ -88,7 +90,8 @@ def site_exports(context: dg.AssetExecutionContext, warehouse: WarehouseSettings
                                           severity=dg.AssetCheckSeverity.WARN,
                                           metadata={"note": "no new file in the inbox"})
             return
-        lab = intake.run_post_intake_checks(conn, report, home.data_docs(load_id))
+        lab = intake.run_post_intake_checks(conn, report, home.data_docs(load_id),
+                                            max_failing_share=warehouse.max_failing_share)
         fault_point("checks")
         intake.start_load_log(conn, report, cutoff)
         conn.execute("CHECKPOINT")
@@ -111,7 +114,8 @@ def site_exports(context: dg.AssetExecutionContext, warehouse: WarehouseSettings
     )
     yield dg.MaterializeResult(asset_key=MANIFEST_KEY, metadata={
         "files_new": len(report.files),
-        **{f"files_{s}": len(report.by_status(s)) for s in ("loaded", "duplicate", "superseded", "refused")},
+        **{f"files_{s}": len(report.by_status(s)) for s in ("loaded", "duplicate", "superseded", "refused", "held")},
+        "files_released": len(released),
     })
     yield dg.MaterializeResult(asset_key=QUARANTINE_KEY,
                                metadata={"rows_this_load": sum(summary.quarantined.values())})

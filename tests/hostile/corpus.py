@@ -74,7 +74,7 @@ class Case:
     name: str
     rel_path: str
     write: Callable[[Path, Path], None]
-    status: str                      # refused | loaded
+    status: str                      # refused | loaded | held
     reason: str = ""                 # regex: the manifest reason (refused) or quarantine reasons
     rows_read: int | None = None
     accepted: int | None = None
@@ -233,7 +233,8 @@ def cases() -> list[Case]:
              _bytes(codecs.BOM_UTF16_LE + "\n".join(",".join(r) for r in [BLEEDING] + bleeding_rows("BJH", 2)).encode("utf-16-le")),
              "refused", r"UTF-16"),
         # --- cut and wrongly encoded files --------------------------------------------------
-        Case("truncated mid-row", f"BJH_adverse_events_{_day(7)}.csv", _truncated("Rash", "2021-03-05"), "loaded",
+        # v1.2: a last line without its line break that is not a complete row: the file is held
+        Case("truncated mid-row", f"BJH_adverse_events_{_day(7)}.csv", _truncated("Rash", "2021-03-05"), "held",
              r"column onset_date: \"2\" is not a valid date", rows_read=2, accepted=1, quarantined=1),
         Case("truncated mid multi-byte character", f"BJH_adverse_events_{_day(8)}.csv", _truncated("头痛", "头痛"),
              "refused", r"not valid utf-8 text: byte\(s\) e5 at byte offset \d+ \(line 3\)"),
