@@ -7,8 +7,9 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
+from orchestration import exits
 from orchestration.faults import fault_point
-from orchestration.publishing import LoadInProgress, create_candidate
+from orchestration.publishing import LoadInProgress, create_candidate, discard_candidate
 from orchestration.resources import WarehouseSettings
 from quality import holds, intake
 from sources.domains import DOMAINS
@@ -63,13 +64,27 @@ def site_exports(context: dg.AssetExecutionContext, warehouse: WarehouseSettings
     try:
         registry = load_registry(warehouse.sites_file)
     except RegistryError as exc:
-        raise dg.Failure(description=f"site registry {warehouse.sites_file} is invalid: {exc}",
-                         allow_retries=False) from exc
+        raise exits.failure(f"site registry {warehouse.sites_file} is invalid: {exc}", exits.CONFIGURATION) from exc
+    inbox = Path(warehouse.inbox)
+    if not inbox.is_dir():
+        raise exits.failure(f"the inbox {inbox} is not a folder: check --inbox (ITP_INBOX)", exits.CONFIGURATION)
 
     try:
-        candidate = create_candidate(home, load_id)
+        with exits.faults_as_failures(f"the candidate warehouse could not be created under {home.build_dir}"):
+            candidate = create_candidate(home, load_id)
     except LoadInProgress as exc:
-        raise dg.Failure(description=str(exc), allow_retries=False) from exc
+        raise exits.failure(str(exc), exits.BUSY) from exc
+    try:
+        with exits.faults_as_failures("the load stopped"):
+            yield from _ingest(context, warehouse, registry, candidate, load_id)
+    except BaseException:
+        discard_candidate(home, load_id)   # a partial candidate must not fill the disk
+        raise
+
+
+def _ingest(context: dg.AssetExecutionContext, warehouse: WarehouseSettings, registry, candidate: Path,
+            load_id: str):
+    home = warehouse.warehouse_home
     with duckdb.connect(str(candidate), config=warehouse.duckdb_config) as conn:
         intake.prepare_warehouse(conn)
         previous_cutoff = intake.last_cutoff(conn)
