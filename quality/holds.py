@@ -123,13 +123,14 @@ class HeldFile:
 
 
 def outstanding(conn: duckdb.DuckDBPyConnection) -> list[HeldFile]:
-    """Held files not yet cleared: no snapshot of their site and domain that arrived later is
-    current."""
+    """Held files not yet cleared: the current snapshot of their site and domain is not a later
+    one (a later export date, or the same date arrived later)."""
     rows = conn.execute(
         """SELECT h.file_path, h.site_id, h.domain, h.reason, h.load_id FROM quality.file_manifest AS h
            WHERE h.status = 'held' AND NOT EXISTS (
              SELECT 1 FROM quality.file_manifest AS m
-             WHERE m.is_current AND m.site_id = h.site_id AND m.domain = h.domain AND m.loaded_at > h.loaded_at)
+             WHERE m.is_current AND m.site_id = h.site_id AND m.domain = h.domain
+               AND (m.export_date > h.export_date OR (m.export_date = h.export_date AND m.loaded_at > h.loaded_at)))
            ORDER BY h.loaded_at, h.file_path""").fetchall()
     return [HeldFile(*row) for row in rows]
 
