@@ -139,7 +139,7 @@ def test_one_sites_bad_file_is_held_and_the_rest_publishes(chain):
     status, reason, current = first["manifest"]["OTH_bleeding_20210401.csv"]
     assert (status, current) == ("held", False)
     assert reason.startswith("held: 2 of 7 rows (28.6%) were quarantined, more than the 20% a file may lose "
-                             "(ITP_MAX_FAILING_SHARE); most frequent: pandera.controlled_term (2 rows)")
+                             "(ITP_MAX_FAILING_SHARE); most frequent: controlled_term (2 rows)")
     assert "the site's previous bleeding snapshot stays current" in reason
     assert first["manifest"]["OTH_bleeding_20210301.csv"][::2] == ("loaded", True)
     assert first["manifest"]["WXR_bleeding_20210401.csv"][::2] == ("loaded", True)
