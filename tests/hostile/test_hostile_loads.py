@@ -238,47 +238,66 @@ def test_dagster_stack_traces_only_with_verbose(tmp_path):
     assert "Stack Trace:" in loud.stderr
 
 
-def _nobody_workdir() -> Path:
-    """A folder the user nobody can work in (pytest's own tmp folders are private to root)."""
+@pytest.fixture
+def nobody_work():
+    """A folder the user nobody can work in (pytest's own tmp folders are private to root), with
+    an inbox holding one export and the registry; skipped, saying why, where nobody cannot run
+    this checkout."""
     if os.geteuid() != 0 or shutil.which("setpriv") is None:
         pytest.skip("CANNOT RUN: dropping privileges to the user nobody needs root and setpriv")
     work = Path(tempfile.mkdtemp(prefix="itp-nonroot-"))
-    os.chmod(work, 0o755)
-    os.chown(work, NOBODY, NOBODY)
-    return work
+    try:
+        os.chmod(work, 0o755)
+        os.chown(work, NOBODY, NOBODY)
+        python = _python_for_nobody()
+        write_csv(work / "inbox" / "WXR_bleeding_20210401.csv", d.BLEEDING, [["WXR", "WXR-001", "2021-03-01", 1]])
+        (work / "sites.yaml").write_text(d.REGISTRY)
+        yield work, python
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
 
 
-def _as_nobody(*command: str, env: dict | None = None) -> subprocess.CompletedProcess:
+def _as_nobody(*command: str, home: Path) -> subprocess.CompletedProcess:
+    """`command` as the user nobody, with a HOME of its own as a service user has, and this
+    checkout's packages on its path (the interpreter may be another build of this Python)."""
     full_env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
-    full_env.update(env or {})
+    site = next(p for p in sys.path if p.endswith("site-packages") and p.startswith(sys.prefix))
+    full_env.update(HOME=str(home), PYTHONPATH=os.pathsep.join([str(REPO), site]),
+                    PATH=os.pathsep.join([str(BIN), os.environ.get("PATH", "")]))
     return subprocess.run(["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--", *command],
                           capture_output=True, text=True, cwd=REPO, env=full_env)
 
 
-def _probe_nobody() -> None:
-    probe = _as_nobody(sys.executable, "-c", "import orchestration.cli")
-    if probe.returncode != 0:
-        pytest.skip(f"CANNOT RUN: the user nobody cannot run this checkout's Python ({probe.stderr[-300:]})")
+# Starting a child of the same interpreter, as Dagster and dagster-dbt do (multiprocessing).
+PROBE = "import subprocess, sys, orchestration.cli; sys.exit(subprocess.run([sys.executable, '-c', 'pass']).returncode)"
 
 
-def test_an_inbox_unreadable_to_a_non_root_loader_is_a_fault_not_an_empty_inbox():
-    work = _nobody_workdir()
-    try:
-        _probe_nobody()
-        inbox = work / "inbox"
-        write_csv(inbox / "WXR_bleeding_20210401.csv", d.BLEEDING, [["WXR", "WXR-001", "2021-03-01", 1]])
-        os.chmod(inbox, 0o700)   # root's: the loader (nobody) cannot list it
-        (work / "sites.yaml").write_text(d.REGISTRY)
-        home = work / "home"
-        proc = _as_nobody(str(BIN / "itp-warehouse"), "load", "--inbox", str(inbox), "--sites",
-                          str(work / "sites.yaml"), "--home", str(home))
-        _one_line_fault(proc, exits.FAULT)
-        assert f"permission denied ({inbox})" in proc.stderr
-        assert "the loader runs as nobody" in proc.stderr
-        assert "No new file" not in proc.stdout + proc.stderr
-        assert not (home / "warehouse.duckdb").exists()
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+def _python_for_nobody() -> str:
+    """An interpreter the user nobody can run, children included: this virtualenv's, unless it
+    lives under a folder only root may enter (a pyenv build under /root), then the system's
+    build of the same Python version with this checkout's packages."""
+    tried = []
+    for python in (sys.executable, f"/usr/bin/python{sys.version_info.major}.{sys.version_info.minor}"):
+        if not Path(python).exists():
+            continue
+        probe = _as_nobody(python, "-c", PROBE, home=Path(tempfile.gettempdir()))
+        if probe.returncode == 0:
+            return python
+        tried.append(f"{python}: {probe.stderr.strip()[-200:]}")
+    pytest.skip("CANNOT RUN: the user nobody can run no Python of this version with this checkout: " + "; ".join(tried))
+
+
+def test_an_inbox_unreadable_to_a_non_root_loader_is_a_fault_not_an_empty_inbox(nobody_work):
+    work, python = nobody_work
+    inbox, home = work / "inbox", work / "home"
+    os.chmod(inbox, 0o700)   # root's: the loader (nobody) cannot list it
+    proc = _as_nobody(python, "-m", "orchestration.cli", "load", "--inbox", str(inbox), "--sites",
+                      str(work / "sites.yaml"), "--home", str(home), home=work)
+    _one_line_fault(proc, exits.FAULT)
+    assert f"permission denied ({inbox})" in proc.stderr
+    assert "the loader runs as nobody" in proc.stderr
+    assert "No new file" not in proc.stdout + proc.stderr
+    assert not (home / "warehouse.duckdb").exists()
 
 
 INGEST_AS_NOBODY = """
@@ -296,25 +315,18 @@ with duckdb.connect(str(work / "w.duckdb")) as conn:
 """
 
 
-def test_an_unreadable_sub_folder_refuses_its_files_and_the_rest_loads_as_a_non_root_user():
-    work = _nobody_workdir()
-    try:
-        _probe_nobody()
-        inbox = work / "inbox"
-        write_csv(inbox / "WXR_bleeding_20210401.csv", d.BLEEDING, [["WXR", "WXR-001", "2021-03-01", 1]])
-        write_csv(inbox / "upload" / "WXR_bleeding_20210402.csv", d.BLEEDING, [["WXR", "WXR-002", "2021-03-01", 1]])
-        os.chmod(inbox, 0o755)
-        os.chmod(inbox / "upload", 0o700)   # another user's upload made with umask 077
-        (work / "sites.yaml").write_text(d.REGISTRY)
-        proc = _as_nobody(sys.executable, "-c", INGEST_AS_NOBODY, str(work))
-        assert proc.returncode == 0, proc.stderr[-3000:]
-        outcome = {path: (status, reason) for path, status, reason in json.loads(proc.stdout)}
-        assert outcome["WXR_bleeding_20210401.csv"][0] == "loaded"
-        assert outcome["upload/"] == ("refused", "the folder cannot be read (Permission denied): the files in it were "
-                                                 "not loaded; give the loader's user read and execute permission on it "
-                                                 "(an upload made with umask 077?)")
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
+def test_an_unreadable_sub_folder_refuses_its_files_and_the_rest_loads_as_a_non_root_user(nobody_work):
+    work, python = nobody_work
+    inbox = work / "inbox"
+    write_csv(inbox / "upload" / "WXR_bleeding_20210402.csv", d.BLEEDING, [["WXR", "WXR-002", "2021-03-01", 1]])
+    os.chmod(inbox / "upload", 0o700)   # another user's upload made with umask 077
+    proc = _as_nobody(python, "-c", INGEST_AS_NOBODY, str(work), home=work)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    outcome = {path: (status, reason) for path, status, reason in json.loads(proc.stdout)}
+    assert outcome["WXR_bleeding_20210401.csv"][0] == "loaded"
+    assert outcome["upload/"] == ("refused", "the folder cannot be read (Permission denied): the files in it were "
+                                             "not loaded; give the loader's user read and execute permission on it "
+                                             "(an upload made with umask 077?)")
 
 
 def test_a_full_disk_while_the_candidate_is_copied_is_one_line_and_leaves_nothing(tmp_path_factory, tmp_path):
