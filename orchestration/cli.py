@@ -1,9 +1,14 @@
-"""`itp-warehouse`: the command line of data engineers, analysts and monitors."""
+"""`itp-warehouse`: the command line of data engineers, analysts and monitors.
+
+Every command ends with one line and an exit code (README "Exit codes", orchestration.exits);
+an operational fault or an unexpected error is said in one sentence, with its traceback (and
+Dagster's stack traces) only under `--verbose`."""
 from __future__ import annotations
 
 import argparse
 import os
 import sys
+import traceback
 from pathlib import Path
 
 # Before anything imports dbt, Dagster or GX: no telemetry, offline (dbt hangs ~30 s otherwise).
@@ -19,21 +24,58 @@ def _settings(home: Path, inbox: Path, sites: Path, cutoff: str | None):
                              sites_file=str(sites.resolve()), cutoff=cutoff or "", **tuning_from_env())
 
 
-def _load(settings) -> int:
+def _verbose(args: argparse.Namespace) -> bool:
+    return bool(getattr(args, "verbose", False))
+
+
+def _load(settings, verbose: bool = False) -> int:
     from orchestration.loading import run_load
 
-    outcome = run_load(settings)
+    outcome = run_load(settings, verbose=verbose)
     for message in outcome.messages:
         print(message, file=sys.stderr if not outcome.ok else sys.stdout)
     if outcome.status == "failed":
-        print(f"load {outcome.load_id} FAILED: the published warehouse was not changed.", file=sys.stderr)
-        return 1
+        print(f"load {outcome.load_id} FAILED (exit code {outcome.exit_code}): the published warehouse was not "
+              "changed.", file=sys.stderr)
+        return outcome.exit_code
     print(f"load {outcome.load_id}: {outcome.status} -> {Path(settings.home) / 'warehouse.duckdb'}")
     return 0
 
 
 def cmd_load(args: argparse.Namespace) -> int:
-    return _load(_settings(args.home, args.inbox, args.sites, args.cutoff))
+    return _load(_settings(args.home, args.inbox, args.sites, args.cutoff), _verbose(args))
+
+
+def cmd_release(args: argparse.Namespace) -> int:
+    """Record that a held file may become current: the next load applies it."""
+    from datetime import datetime, timezone
+
+    import duckdb
+
+    from orchestration.exits import _user
+    from quality import holds
+
+    home = args.home.resolve()
+    published = home / "warehouse.duckdb"
+    if not published.exists():
+        print(f"nothing to release: no published warehouse at {published}", file=sys.stderr)
+        return 1
+    with duckdb.connect(str(published), read_only=True) as conn:
+        held = holds.outstanding(conn)
+        wanted = [h for h in held if args.file in (h.file_path, h.file_path.rsplit("/", 1)[-1])]
+        sha256 = (conn.execute("SELECT sha256 FROM quality.file_manifest WHERE file_path = ? AND status = 'held'",
+                               [wanted[0].file_path]).fetchone()[0] if len(wanted) == 1 else None)
+    if len(wanted) != 1:
+        shown = "; ".join(h.file_path for h in held) or "none"
+        problem = "several held files have that name: give the path" if wanted else "no held file is named so"
+        print(f"not released: {problem} {args.file!r} (held files: {shown})", file=sys.stderr)
+        return 1
+    request = holds.ReleaseRequest(wanted[0].file_path, sha256, args.by or _user(),
+                                   datetime.now(timezone.utc).replace(tzinfo=None), args.note or "")
+    holds.write_request(home, request)
+    print(f"release of {request.file_path} recorded (by {request.released_by} at "
+          f"{request.released_at:%Y-%m-%d %H:%M} UTC): the next load makes it current")
+    return 0
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -43,7 +85,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     home = args.home.resolve()
     cohort = generate_cohort(home)
     print(f"demo cohort written: inbox {cohort.inbox}, registry {cohort.sites_file}")
-    code = _load(_settings(home, cohort.inbox, cohort.sites_file, None))
+    code = _load(_settings(home, cohort.inbox, cohort.sites_file, None), _verbose(args))
     if code == 0:
         print_summary(home / "warehouse.duckdb")
     return code
@@ -121,7 +163,18 @@ def cmd_queries(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="itp-warehouse", description=__doc__)
+    parser.add_argument("--verbose", action="store_true",
+                        help="show tracebacks and Dagster's event log (stack traces of failed steps)")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--verbose", action="store_true", default=argparse.SUPPRESS,
+                        help="show tracebacks and Dagster's event log (stack traces of failed steps)")
     sub = parser.add_subparsers(dest="command", required=True)
+    _add = sub.add_parser
+
+    def add_parser(name: str, **kw):
+        return _add(name, parents=[common], **kw)
+
+    sub.add_parser = add_parser  # type: ignore[method-assign]
 
     p = sub.add_parser("load", help="load everything new in the inbox and publish HOME/warehouse.duckdb")
     p.add_argument("--inbox", type=Path, required=True)
@@ -158,6 +211,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, help="output folder (default HOME/docs)")
     p.set_defaults(func=cmd_docs)
 
+    p = sub.add_parser("release", help="let a held file become current at the next load (after the site "
+                                       "confirmed it, e.g. real deletions)")
+    p.add_argument("--home", type=Path, required=True)
+    p.add_argument("--file", required=True, help="the held file's path in the inbox (or its name)")
+    p.add_argument("--by", help="who confirmed it (default: the user running the command)")
+    p.add_argument("--note", help="why, e.g. the site's confirmation")
+    p.set_defaults(func=cmd_release)
+
     p = sub.add_parser("queries", help="write the open site queries (CSV or xlsx by extension)")
     p.add_argument("--home", type=Path, required=True)
     p.add_argument("--site")
@@ -167,8 +228,24 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from orchestration import exits
+
     args = build_parser().parse_args(argv)
-    return args.func(args)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        print("interrupted: nothing was published", file=sys.stderr)
+        return exits.FAULT
+    except Exception as exc:  # noqa: BLE001 - the edge: one line, never a traceback unless asked
+        if _verbose(args):
+            traceback.print_exc()
+        sentence = exits.describe(exc)
+        if sentence is not None:
+            print(f"itp-warehouse {args.command} stopped: {sentence}", file=sys.stderr)
+            return exits.FAULT
+        print(f"itp-warehouse {args.command} stopped by an unexpected error ({type(exc).__name__}); run it again "
+              "with --verbose for the traceback and send it to the warehouse team", file=sys.stderr)
+        return exits.INTERNAL
 
 
 if __name__ == "__main__":

@@ -8,9 +8,11 @@ from pathlib import Path
 
 import dagster as dg
 
+from orchestration import exits
 from orchestration.alerting import CLI_ALERTS_TAG, alert_failed_load, step_failure_reasons
 from orchestration.assets.publish import PUBLISHED_KEY
 from orchestration.definitions import NIGHTLY_JOB, build_definitions
+from orchestration.publishing import WarehouseHome, discard_candidate
 from orchestration.resources import WarehouseSettings
 from orchestration.status import dagster_instance_dir
 
@@ -27,6 +29,7 @@ class LoadOutcome:
     load_id: str
     status: str                       # published | unchanged | failed
     messages: list[str] = field(default_factory=list)
+    exit_code: int = exits.OK
 
     @property
     def ok(self) -> bool:
@@ -43,17 +46,25 @@ def dagster_instance(home: Path) -> dg.DagsterInstance:
     return dg.DagsterInstance.from_config(str(instance_dir))
 
 
-def run_load(settings: WarehouseSettings) -> LoadOutcome:
+def _run_config(verbose: bool) -> dict:
+    """Dagster's console log: every event with --verbose (stack traces of failed steps included);
+    otherwise none: the CLI says how the load ended in one line, and the whole run log stays
+    in the Dagster instance (`itp-warehouse status`, `dagster dev`)."""
+    return {"loggers": {"console": {"config": {"log_level": "DEBUG" if verbose else "CRITICAL"}}}}
+
+
+def run_load(settings: WarehouseSettings, verbose: bool = False) -> LoadOutcome:
     home = Path(settings.home)
     home.mkdir(parents=True, exist_ok=True)
     job = build_definitions(settings).resolve_job_def(NIGHTLY_JOB)
     with dagster_instance(home) as instance:
-        result = job.execute_in_process(instance=instance, raise_on_error=False,
+        result = job.execute_in_process(instance=instance, raise_on_error=False, run_config=_run_config(verbose),
                                         tags={CLI_ALERTS_TAG: "true"})
     if not result.success:
+        discard_candidate(WarehouseHome(home), result.run_id)   # a rejected one was moved aside already
         messages = step_failure_reasons(result.all_events) or ["the load failed (see the Dagster run log)"]
         alert_failed_load(result.run_id, messages)
-        return LoadOutcome(result.run_id, "failed", messages)
+        return LoadOutcome(result.run_id, "failed", messages, exits.exit_code_of(result.all_events))
     published = any(e.asset_key == PUBLISHED_KEY for e in result.get_asset_materialization_events()
                     for e in [e.event_specific_data.materialization])
     if published:

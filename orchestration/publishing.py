@@ -89,9 +89,19 @@ def create_candidate(home: WarehouseHome, load_id: str) -> Path:
             stale.unlink()
     candidate = home.candidate(load_id)
     if home.published.exists():
-        shutil.copyfile(home.published, candidate)
+        try:
+            shutil.copyfile(home.published, candidate)
+        except BaseException:   # a full disk: leave no partial copy behind
+            candidate.unlink(missing_ok=True)
+            raise
         os.chmod(candidate, 0o644)
     return candidate
+
+
+def discard_candidate(home: WarehouseHome, load_id: str) -> None:
+    """Remove what a failed load left of its candidate (never published: junk)."""
+    for path in (home.candidate(load_id), Path(f"{home.candidate(load_id)}.wal")):
+        path.unlink(missing_ok=True)
 
 
 def reject_candidate(home: WarehouseHome, load_id: str, *, keep: int = 3) -> Path | None:

@@ -8,12 +8,16 @@ from pathlib import Path
 import dagster as dg
 
 from orchestration.publishing import WarehouseHome
+from sources.bounds import DEFAULT_SECONDS, DEFAULT_XLSX_MAX_EXPANSION, ReadLimits
 
 
 def tuning_from_env() -> dict[str, object]:
     """The settings that are not paths, from ITP_* variables (docs/operations.md)."""
     return dict(
         max_failing_share=float(os.environ.get("ITP_MAX_FAILING_SHARE", "0.2")),
+        max_deleted_share=float(os.environ.get("ITP_MAX_DELETED_SHARE", "0.2")),
+        file_read_seconds=float(os.environ.get("ITP_FILE_READ_SECONDS", str(DEFAULT_SECONDS))),
+        xlsx_max_expansion=float(os.environ.get("ITP_XLSX_MAX_EXPANSION", str(DEFAULT_XLSX_MAX_EXPANSION))),
         keep_versions=int(os.environ.get("ITP_KEEP_VERSIONS", "5")),
         duckdb_memory_limit=os.environ.get("ITP_DUCKDB_MEMORY_LIMIT", "2GB"),
     )
@@ -26,7 +30,10 @@ class WarehouseSettings(dg.ConfigurableResource):
     inbox: str
     sites_file: str
     cutoff: str = ""                  # YYYY-MM-DD; empty = the latest export date seen
-    max_failing_share: float = 0.2    # a file failing more than this share of rows is an error
+    max_failing_share: float = 0.2    # a file failing more than this share of rows is held
+    max_deleted_share: float = 0.2    # a snapshot deleting more of the current one is held
+    file_read_seconds: float = DEFAULT_SECONDS          # reading one file may take at most this
+    xlsx_max_expansion: float = DEFAULT_XLSX_MAX_EXPANSION   # an xlsx may expand this many times
     keep_versions: int = 5
     # DuckDB's memory for a load (it spills to disk beyond it); dbt's DuckDB gets the same.
     # Its default, 80% of the machine's RAM, would let a registry-scale load take the machine.
@@ -51,6 +58,10 @@ class WarehouseSettings(dg.ConfigurableResource):
         DuckDB's default (16 MiB of write-ahead log) every few files' commit rewrote the table's
         last row groups; 256 MiB cut the ingest's commit time by 60% at 10,000 subjects."""
         return {"memory_limit": self.duckdb_memory_limit, "checkpoint_threshold": "256MB"}
+
+    @property
+    def read_limits(self) -> ReadLimits:
+        return ReadLimits(seconds=self.file_read_seconds, xlsx_max_expansion=self.xlsx_max_expansion)
 
     @property
     def warehouse_home(self) -> WarehouseHome:

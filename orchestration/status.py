@@ -14,11 +14,12 @@ import duckdb
 import yaml
 
 from orchestration.publishing import WarehouseHome
+from quality import holds
 
 RECENT = 10          # loads and runs shown
 CHECK_LINES = 10     # failed checks shown per load
 REJECTED_DIR = "rejected"
-FILE_STATUSES = ("loaded", "duplicate", "superseded", "refused")
+FILE_STATUSES = ("loaded", "duplicate", "superseded", "refused", "held")
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,8 @@ class WarehouseStatus:
     versions: list[Path] = field(default_factory=list)
     loads: list[LoadRecord] = field(default_factory=list)
     open_queries: dict[str, int] = field(default_factory=dict)
+    held: list[holds.HeldFile] = field(default_factory=list)
+    releases: list[holds.ReleaseRequest] = field(default_factory=list)   # pending: the next load applies them
     failed_checks: list[FailedCheck] = field(default_factory=list)
     instance_dir: Path | None = None
     runs: list[RunLine] = field(default_factory=list)
@@ -139,6 +142,9 @@ def _read_published(status: WarehouseStatus) -> None:
         tables = _tables(conn)
         status.loads = _loads(conn, tables)
         status.open_queries = _open_queries(conn, tables)
+        if "quality.file_manifest" in tables:
+            status.held = holds.outstanding(conn)
+            status.releases = holds.pending(conn, holds.read_requests(status.home.root))
         last = status.last_published
         if last is not None:
             status.failed_checks = _failed_checks(conn, tables, last.load_id)
@@ -247,6 +253,17 @@ def _section(title: str, body: list[str], empty: str) -> list[str]:
     return ["", title, *(f"  {line}" for line in body)] if body else ["", title, f"  {empty}"]
 
 
+def _held_lines(status: WarehouseStatus) -> list[str]:
+    requested = {r.file_path: r for r in status.releases}
+    lines = []
+    for held in status.held:
+        lines.append(f"{held.file_path} (site {held.site_id}, {held.domain}, load {held.load_id}): {held.reason}")
+        if (r := requested.get(held.file_path)) is not None:
+            lines.append(f"    release requested by {r.released_by} at {r.released_at:%Y-%m-%d %H:%M} UTC: "
+                         "the next load makes it current")
+    return lines
+
+
 def render_status(status: WarehouseStatus) -> str:
     lines: list[str] = []
     if status.published:
@@ -263,6 +280,8 @@ def render_status(status: WarehouseStatus) -> str:
         lines += _section(title, checks, "none: every check passed")
         lines += _section("Open site queries by site:",
                           [f"{site}: {n}" for site, n in status.open_queries.items()], "none")
+        lines += _section("Held files (not current: the site's previous snapshot is; a newer good snapshot "
+                          "or `itp-warehouse release` clears them):", _held_lines(status), "none")
     if status.instance_dir is not None:
         runs = []
         for run in status.runs:

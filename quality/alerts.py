@@ -72,6 +72,13 @@ def build_load_alert(conn: duckdb.DuckDBPyConnection, load_id: str, *, data_docs
     refused = conn.execute(
         """SELECT file_path, reason FROM quality.file_manifest
            WHERE load_id = ? AND status = 'refused' ORDER BY file_path""", [load_id]).fetchall()
+    held = conn.execute(
+        """SELECT file_path, reason FROM quality.file_manifest
+           WHERE load_id = ? AND status = 'held' ORDER BY file_path""", [load_id]).fetchall()
+    released = (conn.execute(
+        """SELECT file_path, released_by, released_at FROM quality.file_release
+           WHERE applied_load_id = ? ORDER BY file_path""", [load_id]).fetchall()
+        if _table_exists(conn, "quality", "file_release") else [])
     quarantined = conn.execute(
         """SELECT site_id, check_name, count(DISTINCT (sha256, source_row)) AS n_rows,
                   string_agg(DISTINCT file_name, ', ' ORDER BY file_name)
@@ -89,10 +96,18 @@ def build_load_alert(conn: duckdb.DuckDBPyConnection, load_id: str, *, data_docs
     signals = _safety_signals(conn, load_id)
     publication, not_published = _publication_line(_load_status(conn, load_id), published)
 
-    if not (refused or quarantined or failed_checks or signals or not_published):
+    if not (refused or held or released or quarantined or failed_checks or signals or not_published):
         return None
 
     lines = [f"Load {load_id}", publication, ""]
+    if held:
+        lines.append(f"Files held, not made current ({len(held)}; the site's previous snapshot stays current):")
+        lines += [f"- {path}: {reason}" for path, reason in held]
+        lines.append("")
+    if released:
+        lines.append(f"Held files released and loaded ({len(released)}):")
+        lines += [f"- {path}: released by {who} at {when:%Y-%m-%d %H:%M} UTC" for path, who, when in released]
+        lines.append("")
     if refused:
         lines.append(f"Files refused ({len(refused)}):")
         lines += [f"- {path}: {reason}" for path, reason in refused]
@@ -128,6 +143,10 @@ def build_load_alert(conn: duckdb.DuckDBPyConnection, load_id: str, *, data_docs
     summary = []
     if not_published:
         summary.append("NOT published")
+    if held:
+        summary.append(f"{len(held)} file(s) held")
+    if released:
+        summary.append(f"{len(released)} held file(s) released")
     if refused:
         summary.append(f"{len(refused)} file(s) refused")
     if quarantined:

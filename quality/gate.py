@@ -1,9 +1,12 @@
 """The publish gate: may this load's candidate replace the published warehouse?
 
-It refuses when
-- a file of this load had more than `max_failing_share` of its rows quarantined: so many bad
-  rows mean the file itself is wrong (wrong columns mapped, wrong unit, wrong date format), and
-  publishing its remaining rows would silently under-report that site;
+A file of this load that had more than `max_failing_share` of its rows quarantined is wrong
+as a whole (wrong columns mapped, wrong unit, wrong date format): publishing its remaining rows
+would silently under-report that site. Since v1.2 (site-exports.md §5) such a file is HELD
+(`quality.holds`, with the sentence of `files_over_share`) and the rest publishes: one site's
+bad file never holds back the others.
+
+The gate refuses the whole load when
 - any check_result of this load with severity `error` failed (a failing dbt test on a mart, a
   check that could not run);
 - the loader reported a broken contract. The loader reports one by recording a failed
@@ -48,15 +51,18 @@ def _top_checks(conn: duckdb.DuckDBPyConnection, path: str, sha256: str) -> str:
     return f"; most frequent: {parts}; e.g. \"{rows[0][2]}\""
 
 
-def _file_share_reasons(conn: duckdb.DuckDBPyConnection, load_id: str, max_share: float) -> list[str]:
+def files_over_share(conn: duckdb.DuckDBPyConnection, load_id: str,
+                     max_share: float) -> list[tuple[str, str, str]]:
+    """(file_path, sha256, sentence) of each file of this load that lost more than `max_share`
+    of its rows to quarantine."""
     files = conn.execute(
         """SELECT file_path, sha256, rows_read, rows_quarantined FROM quality.file_manifest
            WHERE load_id = ? AND status IN ('loaded', 'superseded') AND rows_read > 0
              AND rows_quarantined > ? * rows_read
            ORDER BY file_path""", [load_id, max_share]).fetchall()
     return [
-        (f"{path}: {quarantined} of {read} rows ({100 * quarantined / read:.1f}%) were quarantined, "
-         f"more than the {100 * max_share:g}% a file may lose{_top_checks(conn, path, sha)}")
+        (path, sha, f"{quarantined} of {read} rows ({100 * quarantined / read:.1f}%) were quarantined, "
+         f"more than the {100 * max_share:g}% a file may lose (ITP_MAX_FAILING_SHARE){_top_checks(conn, path, sha)}")
         for path, sha, read, quarantined in files
     ]
 
@@ -78,7 +84,6 @@ def _failed_error_checks(conn: duckdb.DuckDBPyConnection, load_id: str) -> list[
     return out
 
 
-def evaluate_gate(conn: duckdb.DuckDBPyConnection, load_id: str, *,
-                  max_failing_share: float = 0.2) -> GateDecision:
-    reasons = _failed_error_checks(conn, load_id) + _file_share_reasons(conn, load_id, max_failing_share)
+def evaluate_gate(conn: duckdb.DuckDBPyConnection, load_id: str) -> GateDecision:
+    reasons = _failed_error_checks(conn, load_id)
     return GateDecision(publish=not reasons, reasons=reasons)

@@ -15,8 +15,9 @@ from pathlib import Path
 
 import duckdb
 
-from quality import check_results, prefetch, quarantine, schemas, site_queries
+from quality import check_results, holds, prefetch, quarantine, schemas, site_queries
 from sources import manifest
+from sources.bounds import ReadLimits
 from sources.manifest import ManifestEntry
 from sources.domains import DOMAINS
 from sources.inbox import discover
@@ -58,6 +59,7 @@ def prepare_warehouse(conn: duckdb.DuckDBPyConnection) -> None:
     quarantine.ensure_tables(conn)
     conn.execute(check_results.CHECK_RESULT_DDL)
     conn.execute(site_queries.SITE_QUERY_DDL)
+    conn.execute(holds.RELEASE_DDL)
 
 
 @dataclass
@@ -67,7 +69,7 @@ class IntakeReport:
 
     @property
     def new_sha256s(self) -> list[str]:
-        return [f.sha256 for f in self.files if f.status in ("loaded", "superseded") and f.sha256]
+        return [f.sha256 for f in self.files if f.status in ("loaded", "superseded", "held") and f.sha256]
 
     def by_status(self, status: str) -> list[ManifestEntry]:
         return [f for f in self.files if f.status == status]
@@ -112,11 +114,12 @@ def _insert_rows(conn: duckdb.DuckDBPyConnection, domain: str, rows) -> None:
 
 
 def _load_file(conn, f: InboxFile, name: ExportName, registry: SiteRegistry, out: ManifestEntry,
-               load_id: str, read_ahead: prefetch.FileRead | None) -> None:
+               load_id: str, read_ahead: prefetch.FileRead | None, limits: ReadLimits | None) -> str | None:
     """Read (or take what a worker read ahead), check and store one file inside one
-    transaction: all of it or none of it."""
+    transaction: all of it or none of it. Returns why the file looks cut short (or None)."""
+    reader = None
     if read_ahead is None:
-        reader = open_export(f, name, registry.get(name.site))
+        reader = open_export(f, name, registry.get(name.site), limits=limits)
         out.dropped_columns = list(reader.dropped_columns)
         chunks: Iterable[prefetch.CheckedChunk] = prefetch.checked_chunks(reader, name)
     elif read_ahead.refused is not None:
@@ -138,6 +141,18 @@ def _load_file(conn, f: InboxFile, name: ExportName, registry: SiteRegistry, out
         moved = quarantine.move_to_quarantine(conn, name.domain, dup_keys, load_id)
         out.rows_accepted -= moved
         out.rows_quarantined += moved
+    return reader.cut_short if reader is not None else read_ahead.cut_short
+
+
+def _hold_at_arrival(conn, name: ExportName, out: ManifestEntry, cut_short: str | None,
+                     max_deleted_share: float) -> None:
+    """A new snapshot that looks cut short is held, never read as mass deletion (quality.holds)."""
+    if out.status != "loaded":
+        return
+    reason = (holds.cut_reason(cut_short, name.domain) if cut_short else
+              holds.deletion_reason(conn, name, out.sha256, out.rows_quarantined, max_deleted_share))
+    if reason:
+        out.status, out.reason = "held", reason
 
 
 def _read_plan(ordered: list[tuple[InboxFile, ExportName | FileRefused]], known: manifest.KnownFiles,
@@ -157,11 +172,14 @@ def _read_plan(ordered: list[tuple[InboxFile, ExportName | FileRefused]], known:
 
 
 def ingest_inbox(conn: duckdb.DuckDBPyConnection, inbox: Path, registry: SiteRegistry,
-                 load_id: str, loaded_at: datetime, workers: int | None = None) -> IntakeReport:
+                 load_id: str, loaded_at: datetime, workers: int | None = None, *,
+                 max_deleted_share: float = 0.2, limits: ReadLimits | None = None) -> IntakeReport:
     """Load every file of the inbox that the manifest has not seen yet.
 
     `workers` processes read files ahead (quality.prefetch); None: as many as there are cores
-    (up to 4) when the new files are large enough to repay starting them, else none."""
+    (up to 4) when the new files are large enough to repay starting them, else none.
+    `max_deleted_share`: a new snapshot deleting more of the current one is held;
+    `limits`: the bounds of reading one file (sources.bounds)."""
     files, unreadable = discover(inbox)
     reopened = manifest.reopen_stale_duplicates(conn, {(f.rel_path, f.sha256) for f in files})
     known = manifest.known_files(conn)
@@ -170,19 +188,21 @@ def ingest_inbox(conn: duckdb.DuckDBPyConnection, inbox: Path, registry: SiteReg
     if workers is None:
         big = sum(f.size for f, _, _ in plan) >= prefetch.PARALLEL_MIN_BYTES
         workers = prefetch.default_workers() if big and prefetch.default_workers() > 1 else 0
-    ahead = prefetch.Prefetcher(plan, workers)
+    ahead = prefetch.Prefetcher(plan, workers, limits)
     try:
-        return _ingest(conn, ordered, unreadable, known, registry, load_id, loaded_at, ahead, reopened)
+        return _ingest(conn, ordered, unreadable, known, registry, load_id, loaded_at, ahead,
+                       max_deleted_share, limits, reopened)
     finally:
         ahead.close()
 
 
 def _ingest(conn, ordered, unreadable, known: manifest.KnownFiles, registry: SiteRegistry, load_id: str,
-            loaded_at: datetime, ahead: prefetch.Prefetcher, reopened: dict[str, str]) -> IntakeReport:
+            loaded_at: datetime, ahead: prefetch.Prefetcher, max_deleted_share: float,
+            limits: ReadLimits | None, reopened: dict[str, str]) -> IntakeReport:
     outcomes: list[ManifestEntry] = []
 
     def record(out: ManifestEntry, name: ExportName | None) -> None:
-        if out.file_path in reopened and out.status in ("loaded", "superseded"):
+        if out.file_path in reopened and out.status in ("loaded", "superseded", "held"):
             note = (f"received again: it was marked duplicate under the hash-only identity "
                     f"({reopened[out.file_path]})")
             out.reason = f"{out.reason}; {note}" if out.reason else note
@@ -215,7 +235,8 @@ def _ingest(conn, ordered, unreadable, known: manifest.KnownFiles, registry: Sit
                           f"({current}); kept in history, not used")
         conn.execute("BEGIN TRANSACTION")
         try:
-            _load_file(conn, f, name, registry, out, load_id, ahead.take(f))
+            cut_short = _load_file(conn, f, name, registry, out, load_id, ahead.take(f), limits)
+            _hold_at_arrival(conn, name, out, cut_short, max_deleted_share)
         except FileRefused as refused:
             conn.execute("ROLLBACK")
             record(ManifestEntry(f.rel_path, "refused", refused.reason, name.site, name.domain,
@@ -266,10 +287,18 @@ class PostIntakeOutcome:
     metadata: dict
 
 
+def _cross_domain(conn: duckdb.DuckDBPyConnection, load_id: str) -> None:
+    for domain, failures in schemas.check_cross_domain(conn).items():
+        if len(failures):
+            quarantine.move_to_quarantine(conn, domain, failures, load_id)
+
+
 def run_post_intake_checks(conn: duckdb.DuckDBPyConnection, report: IntakeReport,
-                           docs_dir: Path) -> PostIntakeOutcome:
+                           docs_dir: Path, max_failing_share: float = 0.2) -> PostIntakeOutcome:
     """Checks that need whole files or several domains, after every row is in: the Great
-    Expectations lab suite and cross-domain consistency. Failing rows move to quarantine."""
+    Expectations lab suite and cross-domain consistency. Failing rows move to quarantine.
+    Then a file that lost more than `max_failing_share` of its rows is held (quality.holds),
+    and, its site's previous snapshot being current again, the cross-domain checks run again."""
     from quality import expectations  # great_expectations is slow to import
 
     lab = expectations.run_lab_expectations(conn, load_id=report.load_id,
@@ -277,10 +306,13 @@ def run_post_intake_checks(conn: duckdb.DuckDBPyConnection, report: IntakeReport
     if len(lab.failures):
         quarantine.move_to_quarantine(conn, "labs", lab.failures, report.load_id)
     check_results.record(conn, lab.check_results)
-    cross = schemas.check_cross_domain(conn)
-    for domain, failures in cross.items():
-        if len(failures):
-            quarantine.move_to_quarantine(conn, domain, failures, report.load_id)
+    _cross_domain(conn, report.load_id)
+    held = holds.hold_failing_files(conn, report.load_id, max_failing_share)
+    if held:
+        _cross_domain(conn, report.load_id)
+        for entry in report.files:
+            if entry.file_path in held:
+                entry.status = "held"
     _record_row_checks(conn, report)
     failed = [r for r in lab.check_results if not r.passed]
     return PostIntakeOutcome(
@@ -297,7 +329,7 @@ def _record_row_checks(conn: duckdb.DuckDBPyConnection, report: IntakeReport) ->
     """One pandera check_result per domain and load: rows read vs rows quarantined."""
     rows = conn.execute(
         """SELECT domain, sum(rows_read), sum(rows_quarantined) FROM quality.file_manifest
-           WHERE load_id = ? AND status IN ('loaded', 'superseded') GROUP BY domain""",
+           WHERE load_id = ? AND status IN ('loaded', 'superseded', 'held') GROUP BY domain""",
         [report.load_id],
     ).fetchall()
     check_results.record(conn, [

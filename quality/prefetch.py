@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from quality import schemas
+from sources.bounds import ReadLimits
 from sources.model import ExportName, FileRefused, InboxFile, RowError
 from sources.readers import open_export
 from sources.registry import SiteConfig
@@ -52,6 +53,7 @@ class FileRead:
     chunks: list[CheckedChunk] = field(default_factory=list)
     refused: str | None = None   # FileRefused reason
     failure: str | None = None   # the exception type of an unexpected error (never its text)
+    cut_short: str | None = None   # ExportReader.cut_short: why the file looks cut short
 
 
 class ReadFailed(Exception):
@@ -69,12 +71,12 @@ def checked_chunks(reader, name: ExportName) -> Iterator[CheckedChunk]:
         yield CheckedChunk(accepted, list(chunk.errors) + failures, chunk.rows_read)
 
 
-def read_whole(file: InboxFile, name: ExportName, site: SiteConfig) -> FileRead:
+def read_whole(file: InboxFile, name: ExportName, site: SiteConfig, limits: ReadLimits | None = None) -> FileRead:
     """Worker entry point: the whole file read and checked, or the reason it was not."""
     try:
-        reader = open_export(file, name, site)
+        reader = open_export(file, name, site, limits=limits)
         chunks = list(checked_chunks(reader, name))
-        return FileRead(dropped_columns=list(reader.dropped_columns), chunks=chunks)
+        return FileRead(dropped_columns=list(reader.dropped_columns), chunks=chunks, cut_short=reader.cut_short)
     except FileRefused as refused:
         return FileRead(refused=refused.reason)
     except Exception as exc:  # noqa: BLE001 - the text may quote a cell: only the type travels
@@ -98,7 +100,9 @@ class Prefetcher:
     `plan` is every file the loader is going to read, in order; `take(file)` returns the
     file's FileRead when it was read ahead, or None when the loader must read it itself."""
 
-    def __init__(self, plan: list[tuple[InboxFile, ExportName, SiteConfig]], workers: int):
+    def __init__(self, plan: list[tuple[InboxFile, ExportName, SiteConfig]], workers: int,
+                 limits: ReadLimits | None = None):
+        self._limits = limits
         self._plan = [p for p in plan if p[0].size <= PREFETCH_MAX_BYTES.get(p[1].ext, 0)]
         self._next = 0
         # inbox path -> (its read, its size). Not the sha256: two sites may send the same bytes
@@ -118,7 +122,7 @@ class Prefetcher:
                                    self._min_ahead)):
             file, name, site = self._plan[self._next]
             self._next += 1
-            self._futures[file.rel_path] = (self._pool.submit(read_whole, file, name, site), file.size)
+            self._futures[file.rel_path] = (self._pool.submit(read_whole, file, name, site, self._limits), file.size)
 
     def take(self, file: InboxFile) -> FileRead | None:
         ahead = self._futures.pop(file.rel_path, None)

@@ -13,13 +13,20 @@ records, so rows_read = rows_accepted + rows_quarantined always holds, and the c
 still sees every problem of the row at once.
 
 Neither function opens a transaction: the loader owns it (a file is loaded all or nothing).
+
+Both write through `_insert`, which masks direct identifiers (`sources.identifiers.mask`) in
+the three columns that hold a row's cells: subject_id, reason (reasons quote cells) and
+raw_record. Site queries are built from these columns, so they hold only masked copies too.
 """
 from __future__ import annotations
+
+import json
 
 import duckdb
 import pandas as pd
 
 from quality import check_results, records, site_queries
+from sources import identifiers
 from sources.domains import DOMAINS
 from sources.model import RowError
 
@@ -55,7 +62,24 @@ def empty_failures() -> pd.DataFrame:
                          "check_name": pd.Series(dtype="object"), "reason": pd.Series(dtype="object")})
 
 
+def _masked_record(raw_record: str | None) -> str | None:
+    """A raw_record (JSON) with identifiers masked cell by cell."""
+    if not raw_record or not identifiers.find(raw_record):
+        return raw_record
+    return records.to_json(identifiers.mask_record(json.loads(raw_record)))
+
+
+def _masked(frame: pd.DataFrame) -> pd.DataFrame:
+    """The frame with every stored copy of a cell masked (site-exports.md §5, v1.2)."""
+    frame = frame.copy()
+    frame["subject_id"] = [identifiers.mask(v) if isinstance(v, str) else v for v in frame["subject_id"]]
+    frame["reason"] = [identifiers.mask(v) for v in frame["reason"]]
+    frame["raw_record"] = [_masked_record(v) for v in frame["raw_record"]]
+    return frame
+
+
 def _insert(conn: duckdb.DuckDBPyConnection, frame: pd.DataFrame) -> None:
+    frame = _masked(frame)
     conn.register("new_quarantine", frame)
     try:
         conn.execute(
@@ -121,7 +145,7 @@ def move_to_quarantine(conn: duckdb.DuckDBPyConnection, domain: str, failures: p
                    SET rows_accepted = m.rows_accepted - p.n, rows_quarantined = m.rows_quarantined + p.n
                    FROM moved_per_file AS p
                    WHERE m.sha256 = p.source_sha256 AND m.site_id = p.site_id AND m.domain = ?
-                     AND m.status IN ('loaded', 'superseded')""", [domain])
+                     AND m.status IN ('loaded', 'superseded', 'held')""", [domain])
         finally:
             conn.unregister("moved_per_file")
         conn.execute(

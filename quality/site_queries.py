@@ -10,6 +10,12 @@ Decision: a resolved query that fails again is RE-OPENED (same query_id; opened_
 the re-opening load, resolved_load_id is cleared), so one problem is one line for the site and
 its history is not split across ids. A row whose key cells are missing (e.g. no subject_id) has
 no stable identity; its key falls back to its row number in the file.
+
+Orphans (site-exports.md §2, v1.2): rows of a current snapshot of any domain but subjects whose
+subject is not in the site's current subjects snapshot stay in raw (dbt leaves them out of the
+marts). They open one query per site, domain and subject (`subject_id.orphan`, row key
+`subject_id=<id>`), naming how many rows and where: the site fixes it once for the subject,
+not once per lab result. It resolves when the subject appears (or the rows go).
 """
 from __future__ import annotations
 
@@ -21,6 +27,9 @@ import duckdb
 import pandas as pd
 
 from sources.domains import DOMAINS
+
+CHECK_ORPHAN = "subject_id.orphan"
+ROWS_SHOWN = 5
 
 SITE_QUERY_DDL = """
 CREATE TABLE IF NOT EXISTS quality.site_query (
@@ -61,8 +70,47 @@ def query_id(site_id: str | None, domain: str, check_name: str, key: str) -> str
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
 
 
+def _orphan_sql(domain: str) -> str:
+    return f"""
+        SELECT r.site_id, r.subject_id, '{domain}' AS domain, m.file_path, count(*) AS n,
+               min(r.source_row) AS source_row,
+               list(r.source_row ORDER BY r.source_row)[1:{ROWS_SHOWN}] AS shown_rows
+        FROM raw.{domain} AS r
+        JOIN quality.file_manifest AS m
+          ON m.sha256 = r.source_sha256 AND m.is_current AND m.domain = '{domain}' AND m.site_id = r.site_id
+        WHERE NOT EXISTS (
+          SELECT 1 FROM raw.subjects AS s
+          JOIN quality.file_manifest AS sm
+            ON sm.sha256 = s.source_sha256 AND sm.is_current AND sm.domain = 'subjects' AND sm.site_id = s.site_id
+          WHERE s.site_id = r.site_id AND s.subject_id = r.subject_id)
+        GROUP BY r.site_id, r.subject_id, m.file_path"""
+
+
+def _orphans(conn: duckdb.DuckDBPyConnection) -> list[dict]:
+    """One record per site, domain and subject of rows whose subject is not in the site's
+    current subjects snapshot."""
+    subjects_files = dict(conn.execute(
+        "SELECT site_id, file_path FROM quality.file_manifest WHERE is_current AND domain = 'subjects'").fetchall())
+    union = " UNION ALL ".join(_orphan_sql(d) for d in DOMAINS if d != "subjects")
+    out = []
+    for site, subject, domain, path, n, first, shown in conn.execute(
+            f"SELECT * FROM ({union}) ORDER BY site_id, domain, subject_id").fetchall():
+        rows = ", ".join(map(str, shown)) + (f" and {n - len(shown)} more" if n > len(shown) else "")
+        where = (f"the site's current subjects export ({subjects_files[site]})" if site in subjects_files
+                 else "a subjects export: the site has sent none yet")
+        message = (f"subject {subject} has {n} {domain} row{'s' if n > 1 else ''} (row{'s' if n > 1 else ''} {rows} "
+                   f"of {path}) but is not in {where}; the rows are kept and left out of the study's tables "
+                   "until it is: add the subject to the subjects export, or correct the subject_id")
+        key = f"subject_id={subject}"
+        out.append(dict(query_id=query_id(site, domain, CHECK_ORPHAN, key), site_id=site, subject_id=subject,
+                        domain=domain, check_name=CHECK_ORPHAN, row_key=key, message=message, file_name=path,
+                        source_row=first))
+    return out
+
+
 def _current_failures(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
-    """One line per query identity among quarantine records of current snapshots."""
+    """One line per query identity among quarantine records of current snapshots, and one per
+    orphaned subject of a current snapshot."""
     records = conn.execute(
         """SELECT q.site_id, q.subject_id, q.domain, q.check_name, q.reason, q.raw_record,
                   q.file_name, q.source_row
@@ -72,8 +120,9 @@ def _current_failures(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
            ORDER BY q.file_name, q.source_row, q.check_name""").df()
     columns = ["query_id", "site_id", "subject_id", "domain", "check_name", "row_key", "message",
                "file_name", "source_row"]
+    orphans = pd.DataFrame(_orphans(conn), columns=columns)
     if records.empty:
-        return pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
+        return orphans.astype(object) if len(orphans) else pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
     keys, ids = [], []
     for r in records.itertuples(index=False):
         raw = json.loads(r.raw_record) if r.raw_record else {}
@@ -84,7 +133,8 @@ def _current_failures(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     records["row_key"], records["query_id"] = keys, ids
     records = records.rename(columns={"reason": "message"})
     # Same identity twice (e.g. both copies of a duplicated key): one query, first row shown.
-    return records.drop_duplicates("query_id", keep="first")[columns]
+    records = records.drop_duplicates("query_id", keep="first")[columns]
+    return pd.concat([records, orphans], ignore_index=True) if len(orphans) else records
 
 
 def update_site_queries(conn: duckdb.DuckDBPyConnection, load_id: str) -> SiteQueryUpdate:

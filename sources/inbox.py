@@ -12,6 +12,10 @@ a reason for the manifest: nothing in the inbox disappears silently. Decisions:
 - A name that is not UTF-8 text, or that holds control characters (a newline, an escape
   sequence), is refused unread: such a name cannot be stored, and printed in an alert or on a
   terminal it could forge lines or colours. The manifest shows it escaped (`\\xff`, `\\n`).
+- A sub-folder that cannot be read (an upload made with umask 077 by another user) is refused as
+  one entry, named with a trailing "/": its files cannot even be listed, so they are named by
+  the folder; the rest of the inbox loads (site-exports.md §5, v1.2). An inbox that cannot be
+  read at all raises PermissionError: that is an operational fault, never "no new file".
 Refused entries carry a stable pseudo-hash "unread:<hex>" (derived from path and reason), so a
 second load of the same inbox recognises them and records nothing new.
 """
@@ -137,7 +141,16 @@ def discover(inbox: Path) -> tuple[list[InboxFile], list[UnreadEntry]]:
     root = inbox.resolve()
     files: list[InboxFile] = []
     unread: list[UnreadEntry] = []
-    for folder, dirnames, filenames in os.walk(inbox, followlinks=False):
+    with os.scandir(inbox):   # an unreadable inbox raises here (os.walk would say nothing)
+        pass
+
+    def unreadable_folder(error: OSError) -> None:
+        rel_path = printable(Path(error.filename).relative_to(inbox).as_posix()) + "/"
+        unread.append(_unread(rel_path, f"the folder cannot be read ({error.strerror or error}): the files in it "
+                                        "were not loaded; give the loader's user read and execute permission on "
+                                        "it (an upload made with umask 077?)"))
+
+    for folder, dirnames, filenames in os.walk(inbox, followlinks=False, onerror=unreadable_folder):
         here = Path(folder)
         for name in list(dirnames):
             rel_path = printable((here / name).relative_to(inbox).as_posix())

@@ -15,6 +15,7 @@ from datetime import date, datetime
 
 import duckdb
 
+from sources.identifiers import mask
 from sources.model import ExportName
 
 MANIFEST_DDL = """
@@ -131,8 +132,8 @@ def record(conn: duckdb.DuckDBPyConnection, entry: ManifestEntry, name: ExportNa
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, false, ?, ?)""",
         [entry.file_name, entry.file_path, entry.sha256 or "", entry.site_id or (name.site if name else None),
          entry.domain or (name.domain if name else None), name.export_date if name else None,
-         entry.status, entry.reason, entry.rows_read, entry.rows_accepted, entry.rows_quarantined,
-         ", ".join(entry.dropped_columns) or None, load_id, loaded_at],
+         entry.status, mask(entry.reason), entry.rows_read, entry.rows_accepted, entry.rows_quarantined,
+         mask(", ".join(entry.dropped_columns)) or None, load_id, loaded_at],
     )
 
 

@@ -32,11 +32,13 @@ from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from dataclasses import dataclass
 from functools import lru_cache
 from datetime import date, datetime, time
 from typing import Callable, Union
 
+from sources import identifiers
 from sources.domains import DATE, FLAG, INTEGER, NUMBER, TEXT, Column
 
 # A cell as it comes out of a reader: CSV gives text, openpyxl gives native values.
@@ -55,6 +57,12 @@ CHECK_QUALIFIER = "parse.qualifier"
 CHECK_TOO_LONG = "parse.too_long"
 CHECK_CONTROL = "parse.control_character"
 CHECK_FORMULA = "parse.formula"
+CHECK_DATE_EARLY = "parse.date_before_1900"
+CHECK_IDENTIFIER = identifiers.CHECK_IDENTIFIER
+CHECK_SUBJECT_ID = "subject_id.invalid"
+CHECK_SUBJECT_PATTERN = "subject_id.pattern"
+
+EARLIEST_DATE = date(1900, 1, 1)   # site-exports.md §5 (v1.2): an earlier date is a row error
 
 MAX_CELL_CHARS = 32_767      # Excel's limit for one cell
 FORMULA_PREFIXES = {TEXT: ("=", "+", "-", "@")}   # other kinds: only "=" ("-5" is a number)
@@ -87,6 +95,7 @@ class CellFormat:
     """A site's conventions for cells written as text (registry: decimal, date_format)."""
     decimal: str = "."
     date_format: str = "%Y-%m-%d"
+    subject_id_pattern: str | None = None   # registry (v1.2): the exact form of the site's ids
 
 
 def cell_text(cell: Cell) -> str | None:
@@ -177,6 +186,17 @@ def date_format_problems(fmt: str) -> list[str]:
 
 
 def parse_date(cell: Cell, date_format: str) -> date:
+    """A calendar date, never before 1900-01-01 (a year written with too few digits, `0021`,
+    parses with %Y: it is refused, never guessed as 2021)."""
+    value = _calendar_date(cell, date_format)
+    if value < EARLIEST_DATE:
+        raise CellError(CHECK_DATE_EARLY, f"{_quoted(cell)} is a date in the year {value.year}, before 1900-01-01: "
+                        "no date of this study is that early; most likely the year lost digits (write "
+                        f"it as {describe_date_format(date_format)} with a four-digit year)")
+    return value
+
+
+def _calendar_date(cell: Cell, date_format: str) -> date:
     if isinstance(cell, datetime):
         return cell.date()
     if isinstance(cell, date):
@@ -305,6 +325,64 @@ def parse_term(cell: Cell, allowed: tuple[str, ...]) -> str:
     raise CellError(CHECK_TERM, f"{_quoted(text)} is not one of {', '.join(allowed)}")
 
 
+# --- subject ids and direct identifiers ---------------------------------------------------
+
+def _character(ch: str) -> str:
+    """One character as a person can find it: its code point, its name and what it looks like."""
+    name = unicodedata.name(ch, "")
+    if ch == " ":
+        return "a space"
+    what = f"U+{ord(ch):04X}" + (f" {name}" if name else "")
+    folded = unicodedata.normalize("NFKC", ch)
+    if folded != ch and folded.isascii() and folded.strip():
+        return f'{what} (a full-width or other look-alike of "{folded}")'
+    if unicodedata.category(ch) in ("Cf", "Zs", "Zl", "Zp", "Mn") or not ch.isprintable():
+        return f"{what} (an invisible character)"
+    return what
+
+
+def _shown_id(text: str) -> str:
+    """An id with anything beyond printable ASCII written as <U+XXXX>, so it can be seen."""
+    return "".join(c if " " <= c <= "~" else f"<U+{ord(c):04X}>" for c in text)
+
+
+@lru_cache(maxsize=64)
+def _id_pattern(pattern: str) -> re.Pattern:
+    return re.compile(pattern)
+
+
+def parse_subject_id(cell: Cell, fmt: CellFormat) -> str:
+    """The study's coded id, exactly as written (site-exports.md §2, v1.2): printable ASCII
+    without spaces and, when the site declares one, matching its `subject_id_pattern` (whole
+    value). A look-alike (an invisible character, a full-width hyphen, lower case where the site
+    writes upper case) is refused, never normalised into another subject's id."""
+    text = parse_text(cell)
+    bad = next((i for i, c in enumerate(text) if not ("!" <= c <= "~")), None)
+    if bad is not None:
+        raise CellError(CHECK_SUBJECT_ID, f'"{_shown_id(text)}" holds {_character(text[bad])} at position '
+                        f"{bad + 1}: a subject id is printable ASCII without spaces (letters, digits, "
+                        "punctuation); retype the id in the export")
+    pattern = fmt.subject_id_pattern
+    if pattern and _id_pattern(pattern).fullmatch(text) is None:
+        upper = " (in upper case it would: the warehouse never changes an id)" if (
+            text != text.upper() and _id_pattern(pattern).fullmatch(text.upper())) else ""
+        raise CellError(CHECK_SUBJECT_PATTERN, f'"{text}" does not have the form of this site\'s subject ids '
+                        f"(registry key subject_id_pattern: {pattern}){upper}; correct the id in the export")
+    return text
+
+
+def check_identifier(cell: Cell) -> None:
+    """Refuse a cell that looks like a direct identifier (`sources.identifiers`), whatever its
+    column: its row is quarantined, and the quarantined copy shows it masked."""
+    if isinstance(cell, bool) or not isinstance(cell, (str, int)):
+        return
+    kind = identifiers.kind_of(str(cell))
+    if kind is not None:
+        raise CellError(CHECK_IDENTIFIER, f"the cell holds what looks like a {kind} (shown masked): a "
+                        "patient's direct identifiers are never stored; if the row's cells are shifted "
+                        "(a cell missing before this one), correct the row in the export")
+
+
 # --- one cell of a spec column -----------------------------------------------------------
 
 _PARSERS: dict[str, Callable[[Cell, CellFormat], object]] = {
@@ -328,6 +406,7 @@ def parse_cell(column: Column, cell: Cell, fmt: CellFormat,
             raise CellError(CHECK_REQUIRED, f"a value is required but the cell is empty{written}")
         return None
     check_text_cell(cell, column.kind)
+    check_identifier(cell)
     value = (parser or _PARSERS[column.kind])(cell, fmt)
     if column.allowed is None:
         return value

@@ -19,8 +19,13 @@ column too ("(column N, no header)"); a value in a cell beyond the last header i
 Decisions on hostile files (site-exports.md is silent):
 - CSV lines may end in \\n, \\r\\n or a lone \\r (Excel for Mac's "CSV (Macintosh)").
 - A byte-order mark after the first line means two exports were joined: the file is refused.
-- A file of a gb18030 site whose non-ASCII text is all valid UTF-8 (enough of it to be sure) is
-  refused: UTF-8 Chinese often decodes without error as GB18030, into other characters.
+- A file of a gb18030 site that is valid UTF-8 and holds non-ASCII text is refused before
+  anything else is read (site-exports.md §2, v1.2): UTF-8 Chinese often decodes without error as
+  GB18030, into other characters (华法林片 would become 鍗庢硶鏋楃墖), and its header would
+  otherwise be reported as "missing columns".
+- A last line without its line break that is not a complete row (fewer cells than the header,
+  or a row error) is reported (`ExportReader.cut_short`): the loader holds such a snapshot
+  (site-exports.md §5, v1.2).
 - xlsx formulas are read as formulas, never as Excel's last computed value, and are row errors
   (sources.parsing.check_text_cell); so are control characters, spreadsheet-formula text and
   cells longer than Excel's 32,767 characters. A raw_record shows such a cell cut short.
@@ -37,6 +42,7 @@ whichever reader produced the rows.
 """
 from __future__ import annotations
 
+import codecs
 import csv
 import io
 import re
@@ -49,12 +55,13 @@ from typing import BinaryIO, Callable
 import pandas as pd
 
 from sources import xlsx_rows
+from sources.bounds import TIME_CHECK_EVERY, ReadLimits, Watch
 from sources.domains import DOMAINS, Column, Domain
 from sources.inbox import open_inbox_file
 from sources.model import ExportName, FileRefused, InboxFile, ParsedChunk, RowError
 from sources.parsing import (MAX_CELL_CHARS, Cell, CellError, CellFormat, cell_text, excerpt, parse_cell,
-                             parse_lab_value, parse_text, printable)
-from sources.registry import SiteConfig, header_key
+                             parse_lab_value, parse_subject_id, parse_text, printable)
+from sources.registry import DELIMITERS, SiteConfig, header_key
 from sources.units import convert_lab
 
 CHECK_SITE = "site_id.mismatch"
@@ -92,11 +99,6 @@ def _remember(memo: dict, new: dict) -> dict:
 MAX_LINE_BYTES = 32 << 20   # longer without a line break: not an export (a binary file?)
 _LONE_CR = re.compile(rb"(?<=\r)(?!\n)")
 _LINE_END = re.compile(rb"\r\n|\r|\n")
-# Evidence needed before calling a gb18030 file UTF-8: real GB18030 Chinese text of 8 or more
-# characters is valid UTF-8 by chance less than once in a million (measured on random common
-# characters), while UTF-8 Chinese text is always valid UTF-8.
-UTF8_EVIDENCE_BYTES = 16
-_ASCII = bytes(range(0x80))
 
 
 def _too_long() -> str:
@@ -108,10 +110,6 @@ def _is_cr_only(first_line: bytes) -> bool:
     """Whether the file's first line ends in a lone \\r: then every line does."""
     first_end = _LINE_END.search(first_line)
     return first_end is not None and first_end.group() == b"\r"
-
-
-def _new_evidence(encoding: str) -> _Utf8Evidence | None:
-    return _Utf8Evidence() if encoding == "gb18030" else None
 
 
 def _raw_lines(fh: BinaryIO) -> Iterator[bytes]:
@@ -133,25 +131,33 @@ def _raw_lines(fh: BinaryIO) -> Iterator[bytes]:
             yield raw
 
 
-@dataclass
-class _Utf8Evidence:
-    """Whether a file declared gb18030 is in fact UTF-8. Such a file often decodes without error
-    as GB18030, into wrong Chinese characters ("头痛" becomes "澶寸棝"): nothing else would stop it."""
-    non_ascii_bytes: int = 0
-    all_utf8: bool = True
+def _is_utf8_text(fh: BinaryIO) -> bool:
+    """Whether the whole file is valid UTF-8 and holds non-ASCII text. Streams the file; a real
+    GB18030 file stops at its first Chinese character that is not UTF-8 (nearly always the
+    first one)."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    non_ascii = False
+    try:
+        while block := fh.read(BLOCK_BYTES):
+            decoder.decode(block)
+            non_ascii = non_ascii or not block.isascii()
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return False
+    finally:
+        fh.seek(0)
+    return non_ascii
 
-    def add(self, raw: bytes) -> None:
-        if not self.all_utf8 or raw.isascii():
-            return
-        try:
-            raw.decode("utf-8")
-        except UnicodeDecodeError:
-            self.all_utf8 = False
-            return
-        self.non_ascii_bytes += len(raw.translate(None, _ASCII))
 
-    def looks_like_utf8(self) -> bool:
-        return self.all_utf8 and self.non_ascii_bytes >= UTF8_EVIDENCE_BYTES
+def _check_declared_gb18030(fh: BinaryIO) -> None:
+    """A file with a UTF-8 byte-order mark is refused by `_check_start`, naming it."""
+    starts_with_bom = fh.read(3) == codecs.BOM_UTF8
+    fh.seek(0)
+    if not starts_with_bom and _is_utf8_text(fh):
+        raise FileRefused("the file is UTF-8 text, but the site's declared encoding is GB18030: read as GB18030 "
+                          "its Chinese text would turn into other characters (华法林片 into 鍗庢硶鏋楃墖); "
+                          "export it in GB18030 (GBK), or change the site's encoding to utf-8 in the "
+                          "site registry if the site now exports UTF-8")
 
 
 def _check_start(raw: bytes, encoding: str) -> None:
@@ -183,8 +189,7 @@ def _decode(raw: bytes, encoding: str, number: int, offset: int) -> str:
     return text
 
 
-def _decode_lines(raws: Iterable[bytes], encoding: str, number: int, offset: int,
-                  evidence: _Utf8Evidence | None) -> Iterator[str]:
+def _decode_lines(raws: Iterable[bytes], encoding: str, number: int, offset: int) -> Iterator[str]:
     """Decode line by line so an undecodable byte is reported with its line and offset.
     `number` and `offset` are those of the line before the first of `raws`."""
     for raw in raws:
@@ -192,25 +197,13 @@ def _decode_lines(raws: Iterable[bytes], encoding: str, number: int, offset: int
         if number == 1:
             _check_start(raw, encoding)
         text = _decode(raw, encoding, number, offset)
-        if evidence is not None:
-            evidence.add(raw)
         offset += len(raw)
         yield text.removeprefix("\ufeff") if number == 1 else text
 
 
-def _check_evidence(evidence: _Utf8Evidence | None) -> None:
-    if evidence is not None and evidence.looks_like_utf8():
-        raise FileRefused("the file looks like UTF-8 text (all its Chinese or other non-English text is "
-                          "valid UTF-8), but the site's declared encoding is gb18030: read as gb18030 it "
-                          "would turn into wrong characters; export it as GB18030 (GBK), or change the "
-                          "site's encoding to utf-8 in the site registry")
-
-
 def _decoded_lines_one_by_one(fh: BinaryIO, encoding: str) -> Iterator[str]:
     """The reference reader: one readline and one decode per line."""
-    evidence = _new_evidence(encoding)
-    yield from _decode_lines(_raw_lines(fh), encoding, 0, 0, evidence)
-    _check_evidence(evidence)
+    yield from _decode_lines(_raw_lines(fh), encoding, 0, 0)
 
 
 BLOCK_BYTES = 1 << 20
@@ -225,8 +218,7 @@ def _checked_lines(whole: bytes) -> Iterator[bytes]:
         yield raw
 
 
-def _decode_block(whole: bytes, encoding: str, number: int, offset: int,
-                  evidence: _Utf8Evidence | None) -> Iterator[str]:
+def _decode_block(whole: bytes, encoding: str, number: int, offset: int) -> Iterator[str]:
     """The lines of `whole` (whole lines, after line `number`), as `_decode_lines` gives them.
     One decode for the block; a block with anything to report (an undecodable byte, a NUL, a
     byte-order mark, a line over the length limit) is decoded again line by line, which finds
@@ -239,10 +231,8 @@ def _decode_block(whole: bytes, encoding: str, number: int, offset: int,
         except UnicodeDecodeError:
             pass
     if text is None or "\x00" in text or "\ufeff" in text:
-        yield from _decode_lines(_checked_lines(whole), encoding, number, offset, evidence)
+        yield from _decode_lines(_checked_lines(whole), encoding, number, offset)
         return
-    if evidence is not None:
-        evidence.add(whole)   # the same sums as line by line (UTF-8 has no 0x0A inside a character)
     yield from io.StringIO(text, newline="\n")   # split after each \n only, as readline does
 
 
@@ -256,8 +246,7 @@ def _decoded_lines(fh: BinaryIO, encoding: str, block_bytes: int = BLOCK_BYTES) 
         fh.seek(0)
         yield from _decoded_lines_one_by_one(fh, encoding)
         return
-    evidence = _new_evidence(encoding)
-    yield from _decode_lines((first,) if first else (), encoding, 0, 0, evidence)
+    yield from _decode_lines((first,) if first else (), encoding, 0, 0)
     number, offset, pending = 1, len(first), b""
     while True:
         data = fh.read(block_bytes)
@@ -271,16 +260,23 @@ def _decoded_lines(fh: BinaryIO, encoding: str, block_bytes: int = BLOCK_BYTES) 
             pending = block
             continue
         whole, pending = block[:cut], block[cut:]
-        yield from _decode_block(whole, encoding, number, offset, evidence)
+        yield from _decode_block(whole, encoding, number, offset)
         number += whole.count(b"\n")   # only the last block can end without one
         offset += len(whole)
-    _check_evidence(evidence)
 
 
-def _csv_problem(message: str, line: int) -> str:
-    """The csv module's complaint as a site coordinator can act on it."""
+def _csv_problem(message: str, line: int, current: str) -> str:
+    """The csv module's complaint as a site coordinator can act on it (`current`: the line being
+    read when it complained)."""
     if "field larger than field limit" in message:
-        return (f"a value near line {line} is longer than {csv.field_size_limit()} characters: no export "
+        limit = csv.field_size_limit()
+        if len(current) > limit:   # the line itself is that long: a line-length problem
+            quotes = "" if '"' in current else ", and it has no quote"
+            return (f"a value near line {line} is longer than {limit} characters: line {line} alone is "
+                    f"{len(current.rstrip(chr(13) + chr(10))):,} characters long without a line break{quotes}; no "
+                    "export line is that long: is the file's content a CSV export of this domain (not "
+                    "a binary file, or a text without line breaks)?")
+        return (f"a value near line {line} is longer than {limit} characters: no export "
                 "value is that long; most likely a quote (\") opens a value and is never closed, which "
                 "makes the rest of the file one value")
     if "new-line character seen in unquoted field" in message:
@@ -289,23 +285,39 @@ def _csv_problem(message: str, line: int) -> str:
     return f"the file is not well-formed CSV near line {line}: {message} (check the quotes around values)"
 
 
-def _csv_rows(file: InboxFile, site: SiteConfig) -> Rows:
+def _watched(lines: Iterator[str], watch: Watch) -> Iterator[str]:
+    """The lines, with the clock checked as they go; records the line being read and whether
+    the last one ends without a line break."""
+    line = ""
+    for number, line in enumerate(lines):
+        if number % TIME_CHECK_EVERY == 0:
+            watch.check_time()
+        watch.last_line = line
+        yield line
+    watch.unterminated = bool(line) and not line.endswith(("\n", "\r"))
+
+
+def _csv_rows(file: InboxFile, site: SiteConfig, watch: Watch | None = None) -> Rows:
+    watch = watch or Watch()
     with open_inbox_file(file) as fh:
-        reader = csv.reader(_decoded_lines(fh, site.encoding), delimiter=site.delimiter, strict=True)
+        if site.encoding == "gb18030":
+            _check_declared_gb18030(fh)
+        reader = csv.reader(_watched(_decoded_lines(fh, site.encoding), watch), delimiter=site.delimiter,
+                            strict=True)
         try:
             yield from enumerate(reader, 1)
         except csv.Error as exc:
-            raise FileRefused(_csv_problem(str(exc), reader.line_num)) from None
+            raise FileRefused(_csv_problem(str(exc), reader.line_num, watch.last_line)) from None
 
 
-def _xlsx_rows(file: InboxFile, site: SiteConfig) -> Rows:
+def _xlsx_rows(file: InboxFile, site: SiteConfig, watch: Watch | None = None) -> Rows:
     """The first sheet's rows, numbered as in Excel. The sheet's declared dimensions are
     ignored (some writers get them wrong, which would silently cut columns)."""
     with open_inbox_file(file) as fh:
-        yield from xlsx_rows.sheet_rows(fh)
+        yield from xlsx_rows.sheet_rows(fh, watch or Watch())
 
 
-ROW_SOURCES: dict[str, Callable[[InboxFile, SiteConfig], Rows]] = {"csv": _csv_rows, "xlsx": _xlsx_rows}
+ROW_SOURCES: dict[str, Callable[[InboxFile, SiteConfig, Watch], Rows]] = {"csv": _csv_rows, "xlsx": _xlsx_rows}
 
 
 # --- header -------------------------------------------------------------------------------
@@ -323,9 +335,29 @@ class Layout:
     width: int                      # header cells up to the last non-blank one
 
 
-def read_header(cells: list[Cell], domain: Domain, site: SiteConfig) -> Layout:
+def _other_delimiter(texts: list[str], lookup: dict[str, str], delimiter: str) -> tuple[str, list[str]] | None:
+    """The delimiter that would split this header into more known columns than the site's
+    declared one does, and those columns (a ";" file at a "," site reads as one cell)."""
+    line = delimiter.join(texts)
+    now = sum(header_key(t) in lookup for t in texts)
+    best = None
+    for other in DELIMITERS:
+        if other == delimiter or other not in line:
+            continue
+        found = [lookup[header_key(t)] for t in line.split(other) if header_key(t) in lookup]
+        if len(found) > now and (best is None or len(found) > len(best[1])):
+            best = other, found
+    return best
+
+
+def _delimiter_name(delimiter: str) -> str:
+    return {"\t": "tab"}.get(delimiter, f'"{delimiter}"')
+
+
+def read_header(cells: list[Cell], domain: Domain, site: SiteConfig, delimiter: str | None = None) -> Layout:
     """Match the header row to the domain's columns: case and surrounding spaces ignored,
-    the site's aliases applied; the canonical name is always accepted too."""
+    the site's aliases applied; the canonical name is always accepted too. `delimiter`: the
+    CSV delimiter the row was split at (None for a workbook), to name a file's other one."""
     texts = ["" if _blank(c) else str(cell_text(c)).replace("\ufeff", "").strip() for c in cells]
     width = max((i + 1 for i, t in enumerate(texts) if t), default=0)
     if width == 0:
@@ -352,6 +384,14 @@ def read_header(cells: list[Cell], domain: Domain, site: SiteConfig) -> Layout:
             header_map[text] = column
     if duplicates:
         raise FileRefused(f"duplicate columns: {'; '.join(duplicates)}")
+    other = _other_delimiter(texts[:width], lookup, delimiter) if delimiter is not None else None
+    if other is not None and (not positions or any(c not in positions for c in domain.required_columns)):
+        raise FileRefused(
+            f"the header row names {len(positions)} column(s) of {domain.name} when split at "
+            f"{_delimiter_name(delimiter)}, the site's declared delimiter, but {len(other[1])} when split at "
+            f"{_delimiter_name(other[0])} ({', '.join(other[1])}): the file uses {_delimiter_name(other[0])} "
+            f"as its delimiter; export it with {_delimiter_name(delimiter)}, or correct the site's "
+            "delimiter in the site registry")
     if not positions:
         # Not a header at all (data in row 1?): do not echo its cells, they may identify someone.
         raise FileRefused(f"no header row: the first row names none of the columns of {domain.name} "
@@ -373,7 +413,10 @@ def _lab_value(cell: Cell, fmt: CellFormat) -> tuple[float, str | None]:
 
 
 # Columns that need more than their kind's parser.
-COLUMN_PARSERS: dict[tuple[str, str], Callable[[Cell, CellFormat], object]] = {("labs", "value"): _lab_value}
+COLUMN_PARSERS: dict[tuple[str, str], Callable[[Cell, CellFormat], object]] = {
+    ("labs", "value"): _lab_value,
+    **{(domain, "subject_id"): parse_subject_id for domain in DOMAINS},
+}
 
 
 def _lab_fields(test_code: str, value: tuple[float, str | None], unit: str, ref_low: float | None,
@@ -425,8 +468,11 @@ class ExportReader:
     """Iterable of ParsedChunk for one export; see the module docstring for the guarantees."""
 
     def __init__(self, file: InboxFile, name: ExportName, site: SiteConfig, layout: Layout, chunk_rows: int,
-                 rows: Rows | None = None):
+                 rows: Rows | None = None, watch: Watch | None = None):
         self.file = file
+        self.watch = watch or Watch()
+        # Set once every row is read: why the file looks cut short (None: it does not).
+        self.cut_short: str | None = None
         # The rows after the header, left open by open_export: the first iteration goes on from
         # there instead of opening the file again (an xlsx sheet is checked whole before its first
         # row: reading it twice cost a tenth of the read).
@@ -440,7 +486,7 @@ class ExportReader:
         self.dropped_columns = list(layout.dropped_columns)
         self.chunk_rows = chunk_rows
         self.empty_rows = 0
-        self._format = CellFormat(site.decimal, site.date_format)
+        self._format = CellFormat(site.decimal, site.date_format, site.subject_id_pattern)
         # Per spec column: where it is in the row (None: absent, optional) and its parser.
         self._plan = [(c, layout.positions.get(c.name), COLUMN_PARSERS.get((self.domain, c.name)))
                       for c in self.spec.columns]
@@ -470,23 +516,45 @@ class ExportReader:
         rows, self._opened = self._opened, None
         reopened = rows is None
         if reopened:  # a second iteration
-            rows = ROW_SOURCES[self.name.ext](self.file, self.site)
+            self.watch = Watch(self.watch.limits)
+            rows = ROW_SOURCES[self.name.ext](self.file, self.site, self.watch)
+        last: tuple[int, list[Cell]] | None = None
+        last_failed = False
         try:
             if reopened:
                 next(rows)  # the header, already matched by open_export
             while batch := list(islice(rows, self.chunk_rows - pending)):
+                self.watch.check_time()
                 frame, batch_errors = self._convert_batch(batch)
+                last = batch[-1]
+                last_failed = any(e.source_row == last[0] for e in batch_errors)
                 frames.append(frame)
                 errors += batch_errors
                 pending += len(frame) + len(batch_errors)
                 if pending >= self.chunk_rows:
                     yield self._chunk(frames, errors)
                     frames, errors, pending, yielded = [], [], 0, True
+            self.cut_short = self._cut_short(last, last_failed)
             if pending or not yielded:
                 yield self._chunk(frames, errors)
         finally:
             rows.close()
 
+    def _cut_short(self, last: tuple[int, list[Cell]] | None, failed: bool) -> str | None:
+        """site-exports.md §5 (v1.2): a last line without its line break that is not a complete
+        row (fewer cells than the header, or a row error) means the transfer was interrupted."""
+        if not self.watch.unterminated or last is None:
+            return None
+        number, cells = last
+        if all(_blank(c) for c in cells):
+            return None
+        filled = len(cells)
+        if filled >= self.layout.width and not failed:
+            return None
+        what = (f"has {filled} of the header's {self.layout.width} cells" if filled < self.layout.width
+                else "is not a valid row")
+        return (f"the file looks cut short (an interrupted transfer?): its last line (row {number}) ends "
+                f"without a line break and {what}")
     def _chunk(self, frames: list[pd.DataFrame], errors: list[RowError]) -> ParsedChunk:
         frames = [f for f in frames if len(f)] or frames[:1] or [self._frame({}, 0)]
         frame = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
@@ -641,7 +709,7 @@ class ExportReader:
                 problems.append(_problem(exc, ""))
         beyond = next((i for i in range(self.layout.width, width) if not _blank(cells[i])), None)
         if beyond is not None:
-            delimiter = {"\t": "tab"}.get(self.site.delimiter, f'"{self.site.delimiter}"')
+            delimiter = _delimiter_name(self.site.delimiter)
             problems.insert(0, (CHECK_ROW_SHAPE, f"the row has a value in column {beyond + 1}, beyond the "
                                 f"{self.layout.width} columns of the header: the row may be misaligned "
                                 f"(a {delimiter} inside a value without quotes?)"))
@@ -657,18 +725,35 @@ class ExportReader:
         return values
 
 
-def open_export(file: InboxFile, name: ExportName, site: SiteConfig, chunk_rows: int = 50_000) -> ExportReader:
-    """Check the file as a whole and match its header; raises FileRefused with the reason."""
+def _no_rows(file: InboxFile, name: ExportName) -> str:
+    if name.ext == "xlsx":
+        with open_inbox_file(file) as fh:
+            others = xlsx_rows.other_sheets_with_rows(fh)
+        if others:
+            shown = ", ".join(f'"{printable(title)}" (sheet {n})' for n, title in others)
+            return (f"the workbook's first sheet is empty, and the data seem to be on another sheet: {shown}; "
+                    "the warehouse reads the first sheet only: move the data sheet to the first place "
+                    "(or delete the empty sheet) and send the file again")
+    return "the file has no rows: a header row (column names) is required"
+
+
+def open_export(file: InboxFile, name: ExportName, site: SiteConfig, chunk_rows: int = 50_000,
+                limits: ReadLimits | None = None) -> ExportReader:
+    """Check the file as a whole and match its header; raises FileRefused with the reason.
+    `limits`: the bounds of reading it (time, xlsx expansion; defaults of sources.bounds)."""
     if chunk_rows < 1:
         raise ValueError("chunk_rows must be at least 1")
     if file.size == 0:
         raise FileRefused("the file is empty (0 bytes)")
-    rows = ROW_SOURCES[name.ext](file, site)
+    watch = Watch(limits)
+    rows = ROW_SOURCES[name.ext](file, site, watch)
     try:
         first = next(rows, None)
         if first is None:
-            raise FileRefused("the file has no rows: a header row (column names) is required")
-        return ExportReader(file, name, site, read_header(first[1], DOMAINS[name.domain], site), chunk_rows, rows)
+            raise FileRefused(_no_rows(file, name))
+        delimiter = site.delimiter if name.ext == "csv" else None
+        layout = read_header(first[1], DOMAINS[name.domain], site, delimiter)
+        return ExportReader(file, name, site, layout, chunk_rows, rows, watch)
     except BaseException:
         rows.close()
         raise

@@ -5,7 +5,8 @@ A wrong registry would make every file of a site unreadable, or worse, readable 
 every problem is reported at once, by site and key.
 
 Defaults when a key is omitted: encoding utf-8, delimiter ",", decimal ".", date_format
-"%Y-%m-%d", name = the site code, no aliases, no unit aliases.
+"%Y-%m-%d", name = the site code, no aliases, no unit aliases, no subject_id_pattern (any
+printable ASCII id without spaces).
 """
 from __future__ import annotations
 
@@ -25,7 +26,8 @@ SITE_CODE = re.compile(r"[A-Z0-9]{2,8}")
 ENCODINGS = ("utf-8", "gb18030")
 DELIMITERS = (",", ";", "\t")
 DECIMALS = (".", ",")
-SITE_KEYS = ("name", "encoding", "delimiter", "decimal", "date_format", "aliases", "unit_aliases")
+SITE_KEYS = ("name", "encoding", "delimiter", "decimal", "date_format", "aliases", "unit_aliases",
+             "subject_id_pattern")
 
 
 class RegistryError(ValueError):
@@ -45,6 +47,8 @@ class SiteConfig:
     # (v1.1) the site's own unit spellings, normalized (sources.units.normalize_unit) -> the
     # accepted unit it means, spelled as in the seed lab_units: a name, never a factor
     unit_aliases: dict[str, str] = field(default_factory=dict)
+    # v1.2: a regular expression every subject_id of the site matches whole (e.g. BJH-[0-9]{3})
+    subject_id_pattern: str | None = None
 
 
 @dataclass(frozen=True)
@@ -102,6 +106,22 @@ def _encoding(value: object, problems: list[str], where: str) -> str | None:
     problems.append(f"{where}: encoding {value!r} is not supported (expected 'utf-8' or 'gb18030'; "
                     "utf-8 also reads files with a BOM, gb18030 also reads GBK and GB2312)")
     return None
+
+
+def _subject_id_pattern(value: object, problems: list[str], where: str) -> str | None:
+    """A regular expression (Python `re` syntax) a subject id must match whole."""
+    if value is None:
+        return None
+    at = f"{where}: subject_id_pattern {value!r}"
+    if not isinstance(value, str) or not value.strip():
+        problems.append(f"{at}: must be a regular expression in quotes, such as \"BJH-[0-9]{{3}}\"")
+        return None
+    try:
+        re.compile(value)
+    except re.error as exc:
+        problems.append(f"{at}: is not a valid regular expression ({exc})")
+        return None
+    return value
 
 
 def _aliases(value: object, problems: list[str], where: str) -> dict[str, dict[str, str]]:
@@ -199,10 +219,11 @@ def _site(code: object, body: object, problems: list[str]) -> SiteConfig | None:
         problems.extend(f"{where}: date_format {date_format!r}: {p}" for p in date_format_problems(date_format))
     aliases = _aliases(body.get("aliases"), problems, where)
     unit_aliases = _unit_aliases(body.get("unit_aliases"), problems, where)
+    subject_id_pattern = _subject_id_pattern(body.get("subject_id_pattern"), problems, where)
     if len(problems) > before:
         return None
     return SiteConfig(code, name.strip(), encoding, delimiter, decimal, date_format, aliases,
-                      unit_aliases=unit_aliases)
+                      unit_aliases=unit_aliases, subject_id_pattern=subject_id_pattern)
 
 
 def load_registry(path: Path | str) -> SiteRegistry:

@@ -25,6 +25,10 @@ How equality is guaranteed:
   ReadOnlyWorksheet._cells_by_row places them (gaps filled with empty rows, a row numbered below
   one already read skipped, a row as wide as its last cell's column).
 
+Work is bounded (sources.bounds): before anything is inflated, the parts' declared sizes are
+checked against the workbook's size (`Watch.check_expansion`), and the clock is checked as the
+sheet is scanned and its rows are read (`Watch.check_time`).
+
 Memory is bounded by MAX_PART_BYTES (the sheet XML before and after <sheetData>) and
 MAX_ROW_BYTES (one row's XML): the sheet itself is streamed, never held whole, so a sheet of any
 size (a million rows, a million empty rows, 16,384 columns) can take the fast path. A sheet
@@ -33,8 +37,10 @@ beyond either bound takes the fallback.
 from __future__ import annotations
 
 import io
+import os
 import re
 import warnings
+import zipfile
 from collections.abc import Iterator
 from datetime import date, time
 from functools import lru_cache
@@ -55,6 +61,7 @@ from openpyxl.worksheet._reader import WorkSheetParser, _cast_number
 from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
 from openpyxl.xml.constants import SHEET_MAIN_NS
 
+from sources.bounds import TIME_CHECK_EVERY, Watch
 from sources.model import FileRefused
 from sources.parsing import Cell
 
@@ -81,7 +88,8 @@ def _plain(value: object) -> Cell:
     return str(value)
 
 
-def _openpyxl_rows(fh: BinaryIO) -> Rows:
+def _openpyxl_rows(fh: BinaryIO, watch: Watch | None = None) -> Rows:
+    watch = watch or Watch()
     try:
         workbook = openpyxl.load_workbook(fh, read_only=True, data_only=False)
     except Exception as exc:  # zip, XML and content-type errors all mean: not an xlsx workbook
@@ -94,7 +102,11 @@ def _openpyxl_rows(fh: BinaryIO) -> Rows:
         sheet.reset_dimensions()
         try:
             for number, values in enumerate(sheet.iter_rows(min_row=1, values_only=True), 1):
+                if number % TIME_CHECK_EVERY == 0:
+                    watch.check_time()
                 yield number, [_plain(v) for v in values]
+        except FileRefused:
+            raise
         except Exception as exc:  # damaged sheet XML or zip member
             raise FileRefused(f"the workbook's first sheet cannot be read ({type(exc).__name__}: {exc})") from None
     finally:
@@ -103,18 +115,57 @@ def _openpyxl_rows(fh: BinaryIO) -> Rows:
 
 # --- entry point --------------------------------------------------------------------------
 
-def sheet_rows(fh: BinaryIO) -> Rows:
+def check_expansion(fh: BinaryIO, watch: Watch) -> None:
+    """Refuse a workbook whose parts would expand beyond the limit, from the zip's directory
+    alone (nothing inflated). A file that is not a zip is left to the readers to refuse."""
+    size = fh.seek(0, os.SEEK_END)
+    fh.seek(0)
+    try:
+        with zipfile.ZipFile(fh) as archive:
+            expanded = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return
+    finally:
+        fh.seek(0)
+    watch.check_expansion(expanded, size)
+
+
+def sheet_rows(fh: BinaryIO, watch: Watch | None = None) -> Rows:
     """The first worksheet's rows, numbered as in Excel (row 1 = header), each a list of cells.
-    Raises FileRefused (during iteration) for a file that is not a readable workbook."""
-    plan = _Plan.open(fh)
+    Raises FileRefused (during iteration) for a file that is not a readable workbook, or that
+    exceeds the bounds of `watch`."""
+    watch = watch or Watch()
+    check_expansion(fh, watch)
+    plan = _Plan.open(fh, watch)
     if isinstance(plan, str):
         fh.seek(0)
-        yield from _openpyxl_rows(fh)
+        yield from _openpyxl_rows(fh, watch)
         return
     try:
         yield from plan.rows()
     finally:
         plan.close()
+
+
+def other_sheets_with_rows(fh: BinaryIO, look_at: int = 100) -> list[tuple[int, str]]:
+    """(position from 1, title) of the worksheets after the first with a non-empty cell in their
+    first `look_at` rows: where the data went when the first sheet is empty."""
+    try:
+        workbook = openpyxl.load_workbook(fh, read_only=True, data_only=False)
+    except Exception:  # noqa: BLE001 - not a workbook: nothing to point at
+        return []
+    try:
+        found = []
+        for position, sheet in enumerate(workbook.worksheets[1:], 2):
+            if not hasattr(sheet, "iter_rows"):
+                continue
+            sheet.reset_dimensions()
+            rows = sheet.iter_rows(max_row=look_at, values_only=True)
+            if any(v is not None and str(v).strip() for row in rows for v in row):
+                found.append((position, sheet.title))
+        return found
+    finally:
+        workbook.close()
 
 
 def fast_path_refusal(fh: BinaryIO) -> str | None:
@@ -159,7 +210,8 @@ _MAIN_NS = b' xmlns="' + SHEET_MAIN_NS.encode() + b'"'
 class _Plan:
     """A workbook the fast path can read: openpyxl's metadata and the sheet's checked layout."""
 
-    def __init__(self, reader: ExcelReader, path: str, region: tuple[int, int, bool]):
+    def __init__(self, reader: ExcelReader, path: str, region: tuple[int, int, bool], watch: Watch | None = None):
+        self.watch = watch or Watch()
         self.reader = reader
         self.archive = reader.archive
         self.path = path
@@ -171,14 +223,18 @@ class _Plan:
         self.timedelta_formats = wb._timedelta_formats
 
     @classmethod
-    def open(cls, fh: BinaryIO) -> _Plan | str:
+    def open(cls, fh: BinaryIO, watch: Watch | None = None) -> _Plan | str:
         """A plan, or the reason openpyxl reads the workbook."""
+        watch = watch or Watch()
         try:
             reader = ExcelReader(fh, read_only=True, data_only=False)
         except Exception:
             return "openpyxl refuses the file"
         try:
-            outcome = cls._check(reader)
+            outcome = cls._check(reader, watch)
+        except FileRefused:
+            reader.archive.close()
+            raise
         except Exception as exc:
             outcome = f"openpyxl refuses the workbook ({type(exc).__name__})"
         if isinstance(outcome, str):
@@ -186,7 +242,7 @@ class _Plan:
         return outcome
 
     @classmethod
-    def _check(cls, reader: ExcelReader) -> _Plan | str:
+    def _check(cls, reader: ExcelReader, watch: Watch) -> _Plan | str:
         # ExcelReader.read() in read-only mode, step by step, without parsing whole sheets.
         reader.read_manifest()
         reader.read_strings()
@@ -206,7 +262,7 @@ class _Plan:
             if rels_path in reader.valid_files:
                 get_dependents(reader.archive, rels_path)
             if first is None:
-                layout = _scan_first_sheet(reader, rel.target)
+                layout = _scan_first_sheet(reader, rel.target, watch)
                 if isinstance(layout, str):
                     return layout
                 first = rel.target, layout
@@ -216,7 +272,7 @@ class _Plan:
         reader.parser.assign_names()
         if first is None:
             return "the workbook has no worksheet"
-        return cls(reader, *first)
+        return cls(reader, *first, watch)
 
     def close(self) -> None:
         self.archive.close()
@@ -224,6 +280,8 @@ class _Plan:
     def rows(self) -> Rows:
         try:
             yield from _Converter(self).rows()
+        except FileRefused:
+            raise
         except Exception as exc:  # as the openpyxl reader: a value openpyxl cannot convert
             raise FileRefused(f"the workbook's first sheet cannot be read ({type(exc).__name__}: {exc})") from None
 
@@ -262,7 +320,7 @@ def _plain_sheet(archive, path: str) -> bool:
     return True
 
 
-def _scan_first_sheet(reader: ExcelReader, path: str) -> tuple[int, int, bool] | str:
+def _scan_first_sheet(reader: ExcelReader, path: str, watch: Watch) -> tuple[int, int, bool] | str:
     """Check the whole first sheet before anything is yielded; the byte range of the content of
     <sheetData>, or the reason for the fallback."""
     archive = reader.archive
@@ -275,6 +333,7 @@ def _scan_first_sheet(reader: ExcelReader, path: str) -> tuple[int, int, bool] |
     canonical = True
     try:
         for data in _stream(archive, path):
+            watch.check_time()
             parser.Parse(data, False)
             if state == "head":
                 head += data
@@ -454,6 +513,7 @@ class _Converter:
         offset = 0
         buffer = b""
         for data in _stream(self.plan.archive, self.plan.path):
+            self.plan.watch.check_time()
             low, high = max(start - offset, 0), min(end - offset, len(data))
             offset += len(data)
             if low >= high:

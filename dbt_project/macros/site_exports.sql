@@ -13,3 +13,16 @@
     {#- "The same drug" compares names as written by the site, case-insensitive and trimmed. -#}
     lower(trim({{ drug_name }}))
 {%- endmacro %}
+
+
+{% macro current_subject_keys() -%}
+    {#- (site_id, subject_id) of every subject in its site's current subjects snapshot. A row of
+        another domain whose subject is not among them is an orphan (site-exports.md §2, v1.2):
+        it stays in raw and is left out of every model from staging on; the loader opens a site
+        query for it (quality.site_queries), which resolves when the subject appears. -#}
+    select distinct subjects.site_id, subjects.subject_id
+    from {{ source('site_exports', 'subjects') }} as subjects
+    inner join ({{ current_snapshot_files('subjects') }}) as current_subject_files
+        on subjects.source_sha256 = current_subject_files.sha256
+        and subjects.site_id = current_subject_files.site_id
+{%- endmacro %}

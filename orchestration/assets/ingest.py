@@ -7,10 +7,11 @@ from pathlib import Path
 import dagster as dg
 import duckdb
 
+from orchestration import exits
 from orchestration.faults import fault_point
-from orchestration.publishing import LoadInProgress, create_candidate
+from orchestration.publishing import LoadInProgress, create_candidate, discard_candidate
 from orchestration.resources import WarehouseSettings
-from quality import intake
+from quality import holds, intake
 from sources.domains import DOMAINS
 from sources.registry import RegistryError, load_registry
 
@@ -63,22 +64,38 @@ def site_exports(context: dg.AssetExecutionContext, warehouse: WarehouseSettings
     try:
         registry = load_registry(warehouse.sites_file)
     except RegistryError as exc:
-        raise dg.Failure(description=f"site registry {warehouse.sites_file} is invalid: {exc}",
-                         allow_retries=False) from exc
+        raise exits.failure(f"site registry {warehouse.sites_file} is invalid: {exc}", exits.CONFIGURATION) from exc
+    inbox = Path(warehouse.inbox)
+    if not inbox.is_dir():
+        raise exits.failure(f"the inbox {inbox} is not a folder: check --inbox (ITP_INBOX)", exits.CONFIGURATION)
 
     try:
-        candidate = create_candidate(home, load_id)
+        with exits.faults_as_failures(f"the candidate warehouse could not be created under {home.build_dir}"):
+            candidate = create_candidate(home, load_id)
     except LoadInProgress as exc:
-        raise dg.Failure(description=str(exc), allow_retries=False) from exc
+        raise exits.failure(str(exc), exits.BUSY) from exc
+    try:
+        with exits.faults_as_failures("the load stopped"):
+            yield from _ingest(context, warehouse, registry, candidate, load_id)
+    except BaseException:
+        discard_candidate(home, load_id)   # a partial candidate must not fill the disk
+        raise
+
+
+def _ingest(context: dg.AssetExecutionContext, warehouse: WarehouseSettings, registry, candidate: Path,
+            load_id: str):
+    home = warehouse.warehouse_home
     with duckdb.connect(str(candidate), config=warehouse.duckdb_config) as conn:
         intake.prepare_warehouse(conn)
         previous_cutoff = intake.last_cutoff(conn)
+        released = holds.apply_releases(conn, holds.read_requests(home.root), load_id)
         report = intake.ingest_inbox(conn, Path(warehouse.inbox), registry,
-                                     load_id, datetime.now(timezone.utc).replace(tzinfo=None))
+                                     load_id, datetime.now(timezone.utc).replace(tzinfo=None),
+                                     max_deleted_share=warehouse.max_deleted_share, limits=warehouse.read_limits)
         context.log.info(f"ingest done: {len(report.files)} new files")  # bench splits stages here
         fault_point("ingest")
         cutoff = intake.resolve_cutoff(conn, warehouse.cutoff)
-        if not report.files and cutoff == previous_cutoff:
+        if not report.files and not released and cutoff == previous_cutoff:
             context.log.info("No new file in the inbox and the same cutoff: nothing to publish.")
             conn.close()
             candidate.unlink(missing_ok=True)
@@ -88,7 +105,8 @@ def site_exports(context: dg.AssetExecutionContext, warehouse: WarehouseSettings
                                           severity=dg.AssetCheckSeverity.WARN,
                                           metadata={"note": "no new file in the inbox"})
             return
-        lab = intake.run_post_intake_checks(conn, report, home.data_docs(load_id))
+        lab = intake.run_post_intake_checks(conn, report, home.data_docs(load_id),
+                                            max_failing_share=warehouse.max_failing_share)
         fault_point("checks")
         intake.start_load_log(conn, report, cutoff)
         conn.execute("CHECKPOINT")
@@ -111,7 +129,8 @@ def site_exports(context: dg.AssetExecutionContext, warehouse: WarehouseSettings
     )
     yield dg.MaterializeResult(asset_key=MANIFEST_KEY, metadata={
         "files_new": len(report.files),
-        **{f"files_{s}": len(report.by_status(s)) for s in ("loaded", "duplicate", "superseded", "refused")},
+        **{f"files_{s}": len(report.by_status(s)) for s in ("loaded", "duplicate", "superseded", "refused", "held")},
+        "files_released": len(released),
     })
     yield dg.MaterializeResult(asset_key=QUARANTINE_KEY,
                                metadata={"rows_this_load": sum(summary.quarantined.values())})

@@ -35,7 +35,7 @@ def build_published_asset() -> dg.AssetsDefinition:
         candidate = home.candidate(load_id)
         with duckdb.connect(str(candidate), config=warehouse.duckdb_config) as conn:
             site_queries.update_site_queries(conn, load_id)
-            decision = gate.evaluate_gate(conn, load_id, max_failing_share=warehouse.max_failing_share)
+            decision = gate.evaluate_gate(conn, load_id)
             intake.finish_load_log(conn, load_id, "published" if decision.publish else "rejected")
             conn.execute("CHECKPOINT")
             open_queries = conn.execute(

@@ -50,7 +50,8 @@ def subject(subject_id: str, sex: str = "F", birth_year: int = 1980) -> dict:
             "diagnosis_date": date(2019, 5, 1), "enrollment_date": date(2021, 2, 1)}
 
 
-TST_SUBJECTS = [f"S{i:02d}" for i in range(1, 12)]   # S12 is deliberately missing (orphan)
+TST_SUBJECTS = [f"S{i:02d}" for i in range(1, 13)]   # S13 is deliberately missing (an orphan)
+ORPHAN = "S13"
 
 TST_FILES = [
     ExportFile("TST", "subjects", EXPORTED, [subject(s) for s in TST_SUBJECTS]),
@@ -61,7 +62,7 @@ TST_FILES = [
         dosing("S04", day(1), day(181)),     # 181: > 6 months
         dosing("S05", day(1), day(20)),      # two periods; the last ends on day 360
         dosing("S05", day(21), day(360)),    # exactly 360: >= 12 months
-        *[dosing(s, day(1), None) for s in ("S06", "S07", "S08", "S09", "S10", "S12")],
+        *[dosing(s, day(1), None) for s in ("S06", "S07", "S08", "S09", "S10", "S12", ORPHAN)],
         dosing("S11", date(2022, 7, 15), None),   # Day 1 after the cutoff: not treated
     ]),
     ExportFile("TST", "labs", EXPORTED, [
@@ -92,8 +93,10 @@ TST_FILES = [
         lab("S10", 50, "HGB", 99.9, "g/L", None),
         # NEUT 1.7 without a site range: grade 1 against the study default LLN 1.8.
         lab("S10", 45, "NEUT", 1.7, "10^9/L", None),
-        # S12 (not in the subjects export) CR at exactly 100 on day 3.
+        # S12 CR at exactly 100 on day 3.
         plt("S12", -2, 40), plt("S12", 3, 100),
+        # S13 is not in the subjects export (an orphan, site-exports.md §2 v1.2): in no mart.
+        plt(ORPHAN, -2, 40), plt(ORPHAN, 3, 100), lab(ORPHAN, 3, "ALT", 250, "U/L", (7, 40)),
     ]),
     ExportFile("TST", "bleeding", EXPORTED, [
         {"subject_id": "S01", "assessment_date": day(-1), "who_grade": 0},
@@ -115,6 +118,7 @@ TST_FILES = [
         conmed("S09", "Cyclosporine", "immunosuppressant", 150, day(-59), day(180)),
         # S10 warfarin (Chinese name), contraindicated.
         conmed("S10", "华法林", "other", 5, day(32), None),
+        conmed(ORPHAN, "Warfarin", "other", 5, day(2), None),
     ]),
     ExportFile("TST", "adverse_events", EXPORTED, [
         {"subject_id": "S01", "ae_term": "Headache", "onset_date": day(5), "ctcae_grade": 1,

@@ -33,7 +33,7 @@ def test_initial_response(built, key):
 def test_initial_response_covers_treated_subjects_only(built):
     subjects = built.rows("SELECT site_id, subject_id FROM marts.endpoint_initial_response ORDER BY 1, 2")
     assert ("TST", "S11") not in subjects          # Day 1 after the cutoff
-    assert len(subjects) == 12                      # 10 TST + orphan S12 + ABC S01
+    assert len(subjects) == 12                      # 11 TST (S12 included) + ABC S01; not the orphan S13
 
 
 def test_response_duration(built):
@@ -61,7 +61,7 @@ def test_dim_subject(built):
         ("TST", "S05", "F", 41, day(1), True, 10.0, 360, None, None, True),
         ("TST", "S10", "F", 41, day(1), True, None, 487, "withdrawn", "adverse_event", True),
         ("TST", "S11", "F", 42, date(2022, 7, 15), False, None, None, None, None, True),
-        ("TST", "S12", None, None, day(1), True, 40.0, 487, None, None, False),
+        ("TST", "S12", "F", 41, day(1), True, 40.0, 487, None, None, True),
     ]
 
 

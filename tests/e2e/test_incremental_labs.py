@@ -37,7 +37,9 @@ def _differences(conn, table: str, mask_site: str) -> int:
 def test_a_one_site_delta_rebuilds_that_site_only_and_equals_a_full_rebuild(tmp_path):
     cohort = bench_cohort.generate(tmp_path / "cohort", subjects=60, months=4, seed=7)
     home = tmp_path / "home"
-    load = ["load", "--inbox", str(home / "inbox"), "--sites", str(cohort.sites_file), "--home", str(home)]
+    # --verbose: the Dagster log says whether dbt rebuilt whole (--full-refresh)
+    load = ["load", "--inbox", str(home / "inbox"), "--sites", str(cohort.sites_file), "--home", str(home),
+            "--verbose"]
     published = home / "warehouse.duckdb"
 
     bench_cohort.place(cohort, cohort.full, home / "inbox")

@@ -20,7 +20,9 @@ def _labs(inbox, date, rows):
 
 
 def _load(conn, inbox, registry, load_id):
-    return ingest_inbox(conn, inbox, registry, load_id, datetime(2021, 6, 1, 12))
+    # Two-row snapshots: any deletion is over the share that holds a snapshot (v1.2, tested in
+    # tests/hostile/test_deliveries.py); here the snapshot semantics themselves are tested.
+    return ingest_inbox(conn, inbox, registry, load_id, datetime(2021, 6, 1, 12), max_deleted_share=1.0)
 
 
 def _current_values(conn):

@@ -62,8 +62,9 @@ SHX = [
 BJH_DATES = "%Y-%m-%d"
 SHX_DATES = "%d.%m.%Y"
 
-# (site, subject) of the rows that are quarantined while carrying identifiers
-QUARANTINED = [("BJH", "BJH-002"), ("SHX", "SHX-003")]
+# (site, subject) of the rows that are quarantined while carrying identifiers; the last BJH lab
+# row lost its subject_id cell, so the patient's resident ID landed in subject_id: masked.
+QUARANTINED = [("BJH", "BJH-002"), ("BJH", "[masked resident ID number]"), ("SHX", "SHX-003")]
 
 
 def identifiers() -> list[str]:
@@ -96,6 +97,8 @@ def _bjh(inbox: Path) -> None:
             for p in BJH for when, value in (("2021-02-28", 20), ("2021-03-08", 60), ("2021-03-15", 120))]
     bad = BJH[1]
     labs.append(["BJH", bad.subject_id, bad.name, "2021-02-30", "PLT", "45", "10^9/L", "125", "350", bad.record_number])
+    shifted = BJH[0]
+    labs.append(["BJH", shifted.national_id, "2021-03-20", "PLT", "45", "10^9/L", "125", shifted.phone])
     (inbox / "labs" / "BJH_labs_20210401.csv").write_bytes(quoted_csv(
         ["site_id", "subject_id", "patient_name", "sample_date", "test_code", "value", "unit", "ref_low", "ref_high",
          "住院号"], labs))

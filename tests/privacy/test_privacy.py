@@ -17,7 +17,8 @@ import pytest
 from sources.domains import DOMAINS
 from tests.conftest import cli
 from tests.privacy import cohort
-from tests.privacy.leaks import database_values_containing, files_containing
+from tests.privacy.leaks import (database_pattern_hits, database_values_containing, file_pattern_hits,
+                                 files_containing, identifiers_in)
 
 SECRET = "SECRETTOKEN123"
 # A closed local port (discard): the alert is attempted and fails at once.
@@ -59,7 +60,7 @@ def test_the_identifiers_were_in_files_that_loaded(loads):
     with duckdb.connect(str(loads.home / "warehouse.duckdb"), read_only=True) as conn:
         dropped = dict(conn.execute(
             "SELECT file_name, dropped_columns FROM quality.file_manifest WHERE status = 'loaded'").fetchall())
-        held = conn.execute("SELECT site_id, subject_id FROM quality.quarantine ORDER BY site_id").fetchall()
+        held = conn.execute("SELECT site_id, subject_id FROM quality.quarantine ORDER BY site_id, subject_id").fetchall()
         accepted = conn.execute("SELECT count(*) FROM raw.subjects").fetchone()[0]
     assert dropped["BJH_subjects_20210401.csv"] == "patient_name, date_of_birth, phone, national_id, hospital_record_number"
     assert dropped["SHX_subjects_20210401.csv"] == "姓名, 出生日期, 电话, 身份证号, 住院号"
@@ -98,6 +99,29 @@ def test_no_identifier_in_the_bytes_of_any_file_under_home(loads):
     # positive control: the search reads the Dagster run storage
     assert files_containing(loads.home, {"job name": b"nightly_load"})
     assert files_containing(loads.home, cohort.identifier_bytes()) == []
+
+
+def test_the_pattern_search_finds_identifiers_where_they_are(loads):
+    """Positive controls of the searches below: the exports as sent hold every pattern."""
+    found = {what.split(":")[0] for _, what in file_pattern_hits(loads.home.parent / "inbox")}
+    assert found == {"resident ID number", "mobile phone number"}
+    assert identifiers_in("mail li@hospital.cn or 13912345678") == ["e-mail address: li@hospital.cn",
+                                                                    "mobile phone number: 13912345678"]
+
+
+def test_no_identifier_pattern_in_any_stored_text_under_home(loads):
+    """Not only the cohort's known values: nothing of the form of a resident ID, a mobile number
+    or an e-mail in any table of any warehouse file under HOME (published, kept versions,
+    rejected candidates), nor in any file's bytes (logs, run storage, database pages)."""
+    databases = sorted(loads.home.rglob("*.duckdb"))
+    assert any(p.parent.name == "versions" for p in databases)
+    for database in databases:
+        assert database_pattern_hits(database) == [], database
+    with duckdb.connect(str(loads.home / "warehouse.duckdb"), read_only=True) as conn:
+        masked = conn.execute("SELECT count(*) FROM quality.quarantine WHERE raw_record LIKE '%[masked resident ID "
+                              "number]%' AND raw_record LIKE '%[masked mobile phone number]%'").fetchone()[0]
+    assert masked == 1   # the shifted row is there, masked
+    assert file_pattern_hits(loads.home) == []
 
 
 def test_no_identifier_on_the_command_line(loads):

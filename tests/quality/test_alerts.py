@@ -156,3 +156,16 @@ def test_failures_never_log_the_url(caplog):
     assert send_alert(alert, []) is False
     assert secret not in caplog.text
     assert "destination #1" in caplog.text
+
+
+def test_a_held_file_is_named_in_the_alert_of_a_published_load(conn):
+    from quality import holds
+
+    entry = load_file(conn, "bleeding", "BJH", EXPORT,
+                      [{"subject_id": f"BJH-00{i}", "assessment_date": date(2021, 5, 1), "who_grade": 9 if i < 3 else 1}
+                       for i in range(7)], load_id="L1")
+    assert holds.hold_failing_files(conn, "L1", 0.2) == [entry.file_path]
+    alert = build_load_alert(conn, "L1", data_docs=None, published=True)
+    assert alert is not None and "1 file(s) held" in alert.title
+    assert (f"Files held, not made current (1; the site's previous snapshot stays current):\n- {entry.file_path}: "
+            "held: 3 of 7 rows (42.9%) were quarantined") in alert.body

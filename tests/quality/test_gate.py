@@ -1,12 +1,12 @@
-"""The publish gate: refuses a load for a file that lost too many rows, a failed error-severity
-check, or a broken contract; warnings never block."""
+"""The publish gate: refuses a load for a failed error-severity check or a broken contract;
+warnings never block. A file that lost too many rows is held instead (v1.2), the rest publishes."""
 from __future__ import annotations
 
 from datetime import date
 
-from quality import check_results
+from quality import check_results, holds
 from quality.check_results import CheckResult
-from quality.gate import contract_breach, evaluate_gate
+from quality.gate import contract_breach, evaluate_gate, files_over_share
 from tests.quality.loads import load_file
 
 EXPORT = date(2021, 6, 30)
@@ -20,30 +20,45 @@ def bleeding_file(conn, bad: int, total: int = 10, *, load_id: str = "L1", site:
 
 def test_clean_load_publishes(conn):
     bleeding_file(conn, bad=0)
-    assert evaluate_gate(conn, "L1") == evaluate_gate(conn, "L1", max_failing_share=0.0)
     decision = evaluate_gate(conn, "L1")
     assert decision.publish and decision.reasons == []
+    assert files_over_share(conn, "L1", 0.0) == []
 
 
-def test_a_file_losing_more_than_the_share_blocks_with_its_name_and_top_reason(conn):
+def test_a_file_losing_more_than_the_share_is_held_and_the_others_publish(conn):
+    """v1.2: the file is held (quality.holds), the load still publishes the rest."""
+    previous = bleeding_file(conn, bad=0, load_id="L0")
     entry = bleeding_file(conn, bad=3)
-    bleeding_file(conn, bad=1, site="SHH")
-    decision = evaluate_gate(conn, "L1")
-    assert not decision.publish
-    assert decision.reasons == [
-        f"{entry.file_path}: 3 of 10 rows (30.0%) were quarantined, more than the 20% a file may lose; "
-        "most frequent: pandera.controlled_term (3 rows); e.g. \"who_grade '9' is not one of: 0, 1, 2, 3, 4\""]
-    assert evaluate_gate(conn, "L1", max_failing_share=0.5).publish
+    other = bleeding_file(conn, bad=1, site="SHH")
+    over = files_over_share(conn, "L1", 0.2)
+    assert over == [(entry.file_path, entry.sha256,
+                     "3 of 10 rows (30.0%) were quarantined, more than the 20% a file may lose (ITP_MAX_FAILING_SHARE); "
+                     "most frequent: pandera.controlled_term (3 rows); e.g. \"who_grade '9' is not one of: 0, 1, 2, 3, "
+                     "4\"")]
+    assert files_over_share(conn, "L1", 0.5) == []
+    assert evaluate_gate(conn, "L1").publish
+    # the same file at another export date would be current: holding it puts the previous back
+    assert holds.hold_failing_files(conn, "L1", 0.2) == [entry.file_path]
+    status = dict(conn.execute("SELECT file_path, status || ':' || is_current FROM quality.file_manifest").fetchall())
+    assert status[entry.file_path] == "held:false"
+    assert status[other.file_path] == "loaded:true"
+    reason = conn.execute("SELECT reason FROM quality.file_manifest WHERE file_path = ? AND load_id = 'L1'",
+                          [entry.file_path]).fetchone()[0]
+    assert reason.startswith("held: 3 of 10 rows (30.0%) were quarantined")
+    assert "the site's previous bleeding snapshot stays current" in reason
+    assert previous.file_path == entry.file_path   # same name: its L0 copy is current again
+    assert conn.execute("SELECT load_id FROM quality.file_manifest WHERE is_current AND site_id = 'BJH'"
+                        ).fetchone()[0] == "L0"
 
 
-def test_exactly_the_share_is_still_published(conn):
+def test_exactly_the_share_is_not_held(conn):
     bleeding_file(conn, bad=2)
-    assert evaluate_gate(conn, "L1", max_failing_share=0.2).publish
+    assert files_over_share(conn, "L1", 0.2) == []
 
 
 def test_only_files_of_this_load_count(conn):
     bleeding_file(conn, bad=9, load_id="L0")
-    assert evaluate_gate(conn, "L1").publish
+    assert files_over_share(conn, "L1", 0.2) == []
 
 
 def test_failed_error_check_blocks_and_warning_does_not(conn):

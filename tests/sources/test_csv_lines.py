@@ -60,11 +60,20 @@ def test_a_line_longer_than_the_limit_is_refused_after_the_lines_before_it(monke
     assert fast == reference == (["h;x\n", "1;2\n"], readers._too_long())
 
 
-def test_gb18030_file_that_is_utf8_is_refused_at_the_end():
-    data = ("h;x\n" + "头痛头痛头痛;1\n" * 3).encode()
-    fast, reference = both(data, "gb18030", 7)
-    assert fast == reference
-    assert "looks like UTF-8" in fast[1]
+@pytest.mark.parametrize("data, refused", [
+    ("h;x\n华法林片;1\n".encode(), True),             # 12 bytes of UTF-8 Chinese are enough
+    ("h;x\n华法林片;1\n".encode("gb18030"), False),
+    (b"h;x\n1;2\n", False),                          # ASCII is both encodings: nothing to tell
+    ("h;x\n皮疹;1\n".encode("gb18030") + "头痛;1\n".encode(), False),   # not all of it UTF-8
+])
+def test_a_gb18030_file_that_is_utf8_text_is_refused_before_reading(data, refused):
+    fh = io.BytesIO(data)
+    if not refused:
+        readers._check_declared_gb18030(fh)
+        assert fh.tell() == 0
+        return
+    with pytest.raises(FileRefused, match="UTF-8 text, but the site's declared encoding is GB18030"):
+        readers._check_declared_gb18030(fh)
 
 
 def test_a_long_line_that_ends_in_the_next_block_is_refused(monkeypatch):

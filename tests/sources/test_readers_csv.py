@@ -64,12 +64,13 @@ def test_rows_insert_into_the_raw_ddl_as_the_loader_does(read_csv, domain):
 
 @pytest.mark.parametrize("encoding, bom", [("utf-8", b""), ("utf-8", b"\xef\xbb\xbf"), ("gb18030", b"")])
 def test_encodings(read_csv, encoding, bom):
-    content = bom + csv_bytes(LAB_HEADER, [["BJH", "BJH-001", "2021-03-01", "PLT", "23", "10^9/L", "", ""],
-                                           ["BJH", "北京-002", "2021-03-01", "HGB", "9.8", "g/dL", "", ""]],
+    header = DOMAINS["conmeds"].spec_columns
+    content = bom + csv_bytes(header, [["BJH", "BJH-001", "Prednisone", "glucocorticoid", "2021-03-01", "", "", ""],
+                                       ["BJH", "BJH-002", "醋酸泼尼松片", "glucocorticoid", "2021-03-01", "", "", ""]],
                               encoding=encoding)
-    read = read_csv("BJH_labs_20210401.csv", content, encoding=encoding)
+    read = read_csv("BJH_conmeds_20210401.csv", content, encoding=encoding)
     assert read.errors == []
-    assert list(read.rows["subject_id"]) == ["BJH-001", "北京-002"]
+    assert list(read.rows["drug_name"]) == ["Prednisone", "醋酸泼尼松片"]
     assert read.reader.header_map["site_id"] == "site_id"  # the BOM is not part of the first header
 
 

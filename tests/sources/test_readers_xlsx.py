@@ -61,9 +61,18 @@ def test_the_header_must_be_the_sheet_first_row(tmp_path, inbox):
         read_xlsx(tmp_path, inbox, [None, LAB_HEADER, ["BJH", "S1", date(2021, 3, 4), "PLT", 1, "10^9/L"]])
 
 
-def test_an_empty_sheet_is_refused(tmp_path, inbox):
-    with pytest.raises(FileRefused, match="the first row is empty|no rows"):
+def test_an_empty_first_sheet_is_refused_naming_the_sheet_that_has_data(tmp_path, inbox):
+    """write_xlsx puts a second sheet "ignored" with cells: the reason points at it."""
+    with pytest.raises(FileRefused, match=r'first sheet is empty, and the data seem to be on another sheet: '
+                                          r'"ignored" \(sheet 2\); the warehouse reads the first sheet only'):
         read_xlsx(tmp_path, inbox, [])
+
+
+def test_an_empty_workbook_is_refused(tmp_path, inbox):
+    import openpyxl
+    openpyxl.Workbook().save(inbox / "BJH_labs_20210401.xlsx")
+    with pytest.raises(FileRefused, match="the file has no rows"):
+        open_in(inbox, "BJH_labs_20210401.xlsx", registry_with(tmp_path))
 
 
 @pytest.mark.parametrize("content", [b"site_id,subject_id\nBJH,S1\n", b"PK\x03\x04 not really a zip"])

@@ -1,6 +1,7 @@
-{#- The subject spine: every subject seen in any current snapshot, so that a subject missing
-    from the subjects export (an orphan) still reaches dim_subject, flagged, instead of
-    silently vanishing from the endpoints. -#}
+{#- The subject spine: every subject seen in any current snapshot. Since site-exports.md v1.2
+    staging leaves out the rows of subjects missing from their site's current subjects
+    snapshot (orphans: kept in raw, reported as site queries), so every subject here is in
+    the subjects export; `is_in_subjects_export` and its warn test guard that. -#}
 
 with
 

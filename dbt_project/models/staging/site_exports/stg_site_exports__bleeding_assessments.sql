@@ -12,6 +12,13 @@ current_files as (
 
 ),
 
+-- subjects of the site's current subjects snapshot: rows of others (orphans) stay out
+known_subjects as (
+
+    {{ current_subject_keys() }}
+
+),
+
 renamed as (
 
     select
@@ -35,6 +42,9 @@ renamed as (
     inner join current_files
         on source.source_sha256 = current_files.sha256
         and source.site_id = current_files.site_id
+    inner join known_subjects
+        on source.site_id = known_subjects.site_id
+        and source.subject_id = known_subjects.subject_id
 
 )
 
