@@ -21,7 +21,8 @@ The patterns, each with its source (this is the one place they are written):
   mobile numbers 11 digits starting 13 to 19; written with or without +86 / 0086 in front and
   with spaces or hyphens between groups (139 0111 2345, 138-1234-5678).
 - E-mail address: the "valid e-mail address" of the HTML Living Standard (WHATWG, §4.10.5.1.5),
-  with at least one dot in the domain (an export's address is never a bare host name).
+  with a domain ending in a top-level domain of letters (an export's address is never a bare
+  host name; `bootstrap-table@1.19.1`, a package version in a web page, is not an address).
 
 Masking over-reaches rather than under-reaches: a number that matches is masked even if no
 such ID or phone was ever issued. A coordinator finds the row by its file and row number.
@@ -43,7 +44,7 @@ EMAIL = "e-mail address"
 _RESIDENT_ID = re.compile(r"(?<![0-9])[0-9]{17}[0-9Xx](?![0-9])")
 _MOBILE = re.compile(r"(?<![0-9])(?:(?:\+|00)86[ -]?)?1[3-9][0-9](?:[ -]?[0-9]){8}(?![0-9])")
 _LABEL = r"[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?"
-_EMAIL = re.compile(r"[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]+@" + _LABEL + r"(?:\." + _LABEL + r")+")
+_EMAIL = re.compile(r"[a-zA-Z0-9.!#$%&'*+/=?^_`{|}~-]+@(?:" + _LABEL + r"\.)+[A-Za-z]{2,63}(?![A-Za-z0-9-])")
 # Cheap test first: every pattern needs 11 digits or an "@".
 _DIGITS_OR_AT = re.compile(r"@|(?:[0-9][^0-9]{0,4}){11}")
 

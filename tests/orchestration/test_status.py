@@ -85,7 +85,8 @@ def test_status_shows_loads_runs_queries_checks_and_rejected_candidates(troubled
     out = proc.stdout
     [version] = WarehouseHome(loaded.home).versions()
     assert f"Published warehouse: {loaded.published}\n  version versions/{version.name}\n" in out
-    assert "files: 4 loaded, 0 duplicate, 0 superseded, 0 refused  50 rows accepted, 1 quarantined" in out
+    assert "files: 4 loaded, 0 duplicate, 0 superseded, 0 refused, 0 held  50 rows accepted, 1 quarantined" in out
+    assert "Held files (not current: the site's previous snapshot is; a newer good snapshot or `itp-warehouse release` clears them):\n  none" in out
     assert "Open site queries by site:\n  TST: 1\n" in out
     assert f"run {failed_run}  nightly_load  FAILURE\n      site_exports: site registry " in out
     assert "nightly_load  SUCCESS" in out

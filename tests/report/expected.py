@@ -14,9 +14,12 @@ def pct_text(pct: Decimal | float | None) -> str:
 
 
 def endpoint_field_text(row: tuple, field: str) -> str:
-    """row = (n, denominator, pct) of marts.endpoint_summary."""
-    n, denominator, pct = row
-    return {"n": count_text(n), "denominator": count_text(denominator), "pct": pct_text(pct)}[field]
+    """row = (n, denominator, pct[, n_not_determinable]) of marts.endpoint_summary."""
+    n, denominator, pct = row[:3]
+    texts = {"n": count_text(n), "denominator": count_text(denominator), "pct": pct_text(pct)}
+    if len(row) > 3:
+        texts["n_not_determinable"] = count_text(row[3])
+    return texts[field]
 
 
 def endpoint_figure_mismatches(parsed, rows: list[tuple]) -> list[str]:

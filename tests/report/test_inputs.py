@@ -59,7 +59,8 @@ def altered_report(demo_warehouse, tmp_path_factory) -> tuple[str, ParsedReport]
                           export_date, status, reason, is_current, load_id, loaded_at)
                         VALUES (?, ?, 'f00', NULL, NULL, NULL, 'refused', ?, false, 'x', now())""",
                      [HOSTILE_NAME, HOSTILE_NAME, HOSTILE_REASON])
-        conn.execute("INSERT INTO marts.endpoint_summary VALUES ('platelet_transfusion', 'all', 7, 76, 9.2)")
+        conn.execute("INSERT INTO marts.endpoint_summary (endpoint, timepoint, n, denominator, pct) "
+                     "VALUES ('platelet_transfusion', 'all', 7, 76, 9.2)")
     html_path, _ = build_report(copy, work / "out")
     html = html_path.read_text(encoding="utf-8")
     return html, parse_report(html)

@@ -17,9 +17,13 @@ def _endpoint_rows(mart) -> dict[tuple[str, str], tuple]:
 
 
 def test_every_endpoint_cell_equals_the_mart(full_report, mart):
-    rows = _endpoint_rows(mart)
+    rows = {(e, t): (n, d, p, nd) for e, t, n, d, p, nd in mart(
+        "SELECT endpoint, timepoint, n, denominator, pct, n_not_determinable FROM marts.endpoint_summary")}
     cells = [c for c in full_report.parsed.cells if "data-endpoint" in c.attrs]
     assert cells
+    # The lab table says how many subjects' grades were not determinable (endpoints.md §6 v1.1).
+    assert {c.attrs["data-endpoint"] for c in cells if c.attrs["data-field"] == "n_not_determinable"} == {
+        "lab_grade1plus", "lab_grade3plus"}
     for cell in cells:
         key = (cell.attrs["data-endpoint"], cell.attrs["data-timepoint"])
         assert key in rows, f"the report shows {key}, which is not in marts.endpoint_summary"

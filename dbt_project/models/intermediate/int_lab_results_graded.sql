@@ -58,72 +58,74 @@ with_baseline as (
 
 ),
 
--- A correlated subquery over the test's rules. DuckDB grades each distinct combination of
--- the row values it reads (test, value bounds, limits, baseline value and flag) once and joins
--- the grades back (a delim join: null inputs match null inputs), which keeps the build linear
--- at registry scale; a per-row max over rows x rules grouped by row spilled there. And with
--- with_baseline read once, a filter on site_id over this view reaches the lab rows' scan:
--- fct_lab_result's incremental build of one site reads that site's rows only.
+-- Correlated subqueries over the test's rules. DuckDB grades each distinct combination of
+-- the row values they read (test, value bounds, limits, baseline value and flag) once and
+-- joins the grades back (a delim join: null inputs match null inputs), which keeps the build
+-- linear at registry scale and lets it spill; a per-row max over rows x rules grouped by row
+-- spilled there, and one subquery returning both bounds as a struct over nested derived
+-- tables ran out of memory where these spill (tests/e2e/test_incremental_labs.py, 100MB).
+-- With with_baseline read once, a filter on site_id over this view reaches the lab rows'
+-- scan: fct_lab_result's incremental build of one site reads that site's rows only.
 -- Qualified values (§6 v1.1): the row allows every value from value_low to value_high
 -- (int_lab_results_ranged). ctcae_grade_min is the highest grade whose rule every allowed
 -- value meets (and that surely applies); ctcae_grade_max the highest grade whose rule some
 -- allowed value meets (or might apply: a baseline state or limit that is not certain).
 -- ctcae_grade is given when the two agree, null (not determinable) otherwise. Without a
 -- qualifier both are the grade of the value, as before.
+{%- set applies -%}
+    case ctcae_grades.applies_when
+        when 'always' then ctcae_grades.basis <> 'baseline' or with_baseline.baseline_value is not null
+        when 'baseline_high' then with_baseline.baseline_high_state
+        when 'baseline_not_high' then not with_baseline.baseline_high_state
+    end
+{%- endset -%}
+{%- set is_exact -%}
+    (ctcae_grades.basis <> 'baseline' or with_baseline.baseline_value_qualifier is null)
+{%- endset -%}
+{%- set limit -%}
+    (case ctcae_grades.basis
+        when 'uln' then ctcae_grades.threshold * with_baseline.ref_high
+        when 'lln' then ctcae_grades.threshold * with_baseline.ref_low
+        when 'baseline' then ctcae_grades.threshold * with_baseline.baseline_value
+        when 'absolute' then ctcae_grades.threshold
+    end)
+{%- endset -%}
+{%- set meets_all -%}
+    coalesce(case ctcae_grades.comparator
+        when '>' then with_baseline.value_low > {{ limit }}
+            or (with_baseline.value_low = {{ limit }} and with_baseline.value_qualifier = '>')
+        when '>=' then with_baseline.value_low >= {{ limit }}
+        when '<' then with_baseline.value_high < {{ limit }}
+            or (with_baseline.value_high = {{ limit }} and with_baseline.value_qualifier = '<')
+        when '<=' then with_baseline.value_high <= {{ limit }}
+    end, false)
+{%- endset -%}
+{%- set meets_some -%}
+    coalesce(case ctcae_grades.comparator
+        when '>' then with_baseline.value_high is null or with_baseline.value_high > {{ limit }}
+        when '>=' then with_baseline.value_high is null or with_baseline.value_high > {{ limit }}
+            or (with_baseline.value_high = {{ limit }} and coalesce(with_baseline.value_qualifier, '') <> '<')
+        when '<' then with_baseline.value_low is null or with_baseline.value_low < {{ limit }}
+        when '<=' then with_baseline.value_low is null or with_baseline.value_low < {{ limit }}
+            or (with_baseline.value_low = {{ limit }} and coalesce(with_baseline.value_qualifier, '') <> '>')
+    end, false)
+{%- endset %}
 graded as (
 
     select
         with_baseline.*,
         (
-            select {
-                'lowest': max(case when rules.is_applicable and rules.is_exact and rules.meets_all
-                                   then rules.grade else 0 end),
-                'highest': max(case when coalesce(rules.is_applicable, true)
-                                        and (not rules.is_exact or rules.meets_some)
-                                    then rules.grade else 0 end)
-            }
-            from (
-                select
-                    limits.*,
-                    coalesce(case limits.comparator
-                        when '>' then with_baseline.value_low > limits.limit_value
-                            or (with_baseline.value_low = limits.limit_value and with_baseline.value_qualifier = '>')
-                        when '>=' then with_baseline.value_low >= limits.limit_value
-                        when '<' then with_baseline.value_high < limits.limit_value
-                            or (with_baseline.value_high = limits.limit_value and with_baseline.value_qualifier = '<')
-                        when '<=' then with_baseline.value_high <= limits.limit_value
-                    end, false) as meets_all,
-                    coalesce(case limits.comparator
-                        when '>' then with_baseline.value_high is null or with_baseline.value_high > limits.limit_value
-                        when '>=' then with_baseline.value_high is null or with_baseline.value_high > limits.limit_value
-                            or (with_baseline.value_high = limits.limit_value
-                                and coalesce(with_baseline.value_qualifier, '') <> '<')
-                        when '<' then with_baseline.value_low is null or with_baseline.value_low < limits.limit_value
-                        when '<=' then with_baseline.value_low is null or with_baseline.value_low < limits.limit_value
-                            or (with_baseline.value_low = limits.limit_value
-                                and coalesce(with_baseline.value_qualifier, '') <> '>')
-                    end, false) as meets_some
-                from (
-                    select
-                        ctcae_grades.grade,
-                        ctcae_grades.comparator,
-                        case ctcae_grades.applies_when
-                            when 'always' then ctcae_grades.basis <> 'baseline' or with_baseline.baseline_value is not null
-                            when 'baseline_high' then with_baseline.baseline_high_state
-                            when 'baseline_not_high' then not with_baseline.baseline_high_state
-                        end as is_applicable,
-                        ctcae_grades.basis <> 'baseline' or with_baseline.baseline_value_qualifier is null as is_exact,
-                        case ctcae_grades.basis
-                            when 'uln' then ctcae_grades.threshold * with_baseline.ref_high
-                            when 'lln' then ctcae_grades.threshold * with_baseline.ref_low
-                            when 'baseline' then ctcae_grades.threshold * with_baseline.baseline_value
-                            when 'absolute' then ctcae_grades.threshold
-                        end as limit_value
-                    from ctcae_grades
-                    where ctcae_grades.test_code = with_baseline.test_code
-                ) as limits
-            ) as rules
-        ) as grade_range
+            select max(case when ({{ applies }}) and {{ is_exact }} and {{ meets_all }}
+                            then ctcae_grades.grade else 0 end)
+            from ctcae_grades
+            where ctcae_grades.test_code = with_baseline.test_code
+        ) as ctcae_grade_min,
+        (
+            select max(case when coalesce({{ applies }}, true) and (not {{ is_exact }} or {{ meets_some }})
+                            then ctcae_grades.grade else 0 end)
+            from ctcae_grades
+            where ctcae_grades.test_code = with_baseline.test_code
+        ) as ctcae_grade_max
 
     from with_baseline
 
@@ -132,11 +134,8 @@ graded as (
 final as (
 
     select
-        graded.* exclude (grade_range),
-        case when graded.grade_range.lowest = graded.grade_range.highest
-            then graded.grade_range.lowest end as ctcae_grade,
-        graded.grade_range.lowest as ctcae_grade_min,
-        graded.grade_range.highest as ctcae_grade_max
+        graded.*,
+        case when graded.ctcae_grade_min = graded.ctcae_grade_max then graded.ctcae_grade_min end as ctcae_grade
 
     from graded
 
