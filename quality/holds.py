@@ -24,6 +24,7 @@ not counted as deletions (the share is (missing keys - quarantined rows) / curre
 """
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime
@@ -159,10 +160,12 @@ class ReleaseRequest:
 
 def write_request(home: Path, request: ReleaseRequest) -> Path:
     """Record the request under HOME/releases/ (the published warehouse is read-only: the next
-    load applies it). One file per held file; a second release of the same file replaces it."""
+    load applies it). One file per held file (its path and bytes: two sites may hold the same
+    bytes, an empty snapshot); a second release of the same file replaces it."""
     folder = home / RELEASES_DIR
     folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{request.sha256[:16]}.json"
+    held_file = hashlib.sha256(f"{request.file_path}\0{request.sha256}".encode()).hexdigest()
+    path = folder / f"{held_file[:16]}.json"
     tmp = path.with_suffix(".tmp")
     tmp.write_text(request.to_json() + "\n", encoding="utf-8")
     tmp.replace(path)

@@ -1,10 +1,15 @@
 """Snapshot identity is (site, domain, content hash) (site-exports.md §1, v1.1), through real
 loads (intake, checks, dbt, publish): two sites' byte-identical empty adverse-event snapshots
-are each current and delete each site's events from the marts; and a warehouse published under
-the old hash-only rule comes right on its next load."""
+are each a snapshot of their own site and, once current, delete each site's events from the
+marts; and a warehouse published under the old hash-only rule comes right on its next load.
+
+An empty snapshot that deletes every row of the current one is first held (site-exports.md §5,
+v1.2: never read as mass deletion) until a monitor releases it; the repair test turns that
+hold off (ITP_MAX_DELETED_SHARE = 1: no snapshot deletes more than all of its rows) to look at
+identity alone."""
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
@@ -12,6 +17,7 @@ import pytest
 
 from orchestration.loading import run_load
 from orchestration.resources import WarehouseSettings
+from quality import holds
 from quality.intake import default_cutoff, last_cutoff
 from sources import manifest
 from tests.conftest import write_csv
@@ -46,9 +52,9 @@ def empty_snapshots(inbox: Path) -> None:
     assert (inbox / EMPTY_AE[0]).read_bytes() == (inbox / EMPTY_AE[1]).read_bytes()
 
 
-def load(root: Path) -> str:
+def load(root: Path, max_deleted_share: float = 0.2) -> str:
     outcome = run_load(WarehouseSettings(home=str(root / "home"), inbox=str(root / "inbox"),
-                                         sites_file=str(root / "sites.yaml")))
+                                         sites_file=str(root / "sites.yaml"), max_deleted_share=max_deleted_share))
     assert outcome.ok, outcome.messages
     return outcome.status
 
@@ -93,6 +99,14 @@ def test_identical_empty_snapshots_of_two_sites_are_both_current(root):
     (root / "inbox" / "again" / "BBB_adverse_events_20210601.csv").write_bytes(
         (root / "inbox" / EMPTY_AE[1]).read_bytes())
     assert load(root) == "published"
+    # Each site's empty snapshot would delete all of that site's events: both held, neither a
+    # duplicate of the other, and the events stay until a monitor confirms the deletions.
+    assert empty_files(root) == [(EMPTY_AE[0], "held", False), (EMPTY_AE[1], "held", False)]
+    assert events_in_marts(root) == {"AAA": (1, 1), "BBB": (1, 1)}
+    for name in EMPTY_AE:
+        sha = published(root, f"SELECT sha256 FROM quality.file_manifest WHERE file_name = '{name}'")[0][0]
+        holds.write_request(root / "home", holds.ReleaseRequest(name, sha, "monitor", datetime(2021, 6, 2)))
+    assert load(root) == "published"
     assert empty_files(root) == [(EMPTY_AE[0], "loaded", True), (EMPTY_AE[1], "loaded", True)]
     assert published(root, "SELECT status, reason FROM quality.file_manifest WHERE file_path LIKE 'again/%'") == [
         ("duplicate", f"same content as {EMPTY_AE[1]}, already received")]
@@ -114,14 +128,14 @@ def test_a_warehouse_published_under_the_hash_only_rule_is_repaired_by_the_next_
     empty_snapshots(root / "inbox")
     with monkeypatch.context() as old_rule:
         old_rule.setattr(manifest.KnownFiles, "path_of", _hash_only_path_of)
-        assert load(root) == "published"
+        assert load(root, max_deleted_share=1) == "published"
     # What the old rule published: BBB's empty snapshot a `duplicate` of AAA's, never current,
     # so BBB's deleted event stayed in the marts.
     assert empty_files(root) == [(EMPTY_AE[0], "loaded", True), (EMPTY_AE[1], "duplicate", False)]
     assert events_in_marts(root) == {"AAA": (0, 0), "BBB": (1, 1)}
 
     # The next load, with nothing new in the inbox, receives BBB's snapshot again and publishes.
-    assert load(root) == "published"
+    assert load(root, max_deleted_share=1) == "published"
     assert empty_files(root) == [(EMPTY_AE[0], "loaded", True), (EMPTY_AE[1], "loaded", True)]
     reason = published(root, f"SELECT reason FROM quality.file_manifest WHERE file_name = '{EMPTY_AE[1]}'")[0][0]
     assert reason.startswith("received again: it was marked duplicate under the hash-only identity "
@@ -129,4 +143,4 @@ def test_a_warehouse_published_under_the_hash_only_rule_is_repaired_by_the_next_
     assert events_in_marts(root) == {"AAA": (0, 0), "BBB": (0, 0)}
     assert ae_any(root) == (0, 4)
     # Once repaired, a further load finds nothing to do.
-    assert load(root) == "unchanged"
+    assert load(root, max_deleted_share=1) == "unchanged"
