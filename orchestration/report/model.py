@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from matplotlib.axes import Axes
 
 from orchestration.report.cells import Cell
+from orchestration.report.stats import PROPORTION_CI_METHOD
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,8 @@ class Report:
     suppression_legend: str
     suppress_below: int
     sections: list[Section]
-    notation: str = "n = subjects meeting the endpoint, N = its denominator; n/a = empty denominator."
+    notation: str = ("n = subjects meeting the endpoint, N = its denominator; n/a = empty denominator. "
+                     f"{PROPORTION_CI_METHOD}.")
 
     @property
     def facts(self) -> list[tuple[str, str, str]]:
