@@ -21,8 +21,12 @@ def chart_figure(chart: Chart, width_in: float) -> Figure:
     return fig
 
 
+def chart_png(chart: Chart, width_in: float, dpi: int) -> bytes:
+    buffer = io.BytesIO()
+    chart_figure(chart, width_in).savefig(buffer, format="png", dpi=dpi)
+    return buffer.getvalue()
+
+
 def chart_png_base64(chart: Chart) -> str:
     """A self-contained image for the HTML report (a data: URI needs no side file)."""
-    buffer = io.BytesIO()
-    chart_figure(chart, HTML_WIDTH_IN).savefig(buffer, format="png", dpi=HTML_DPI)
-    return base64.b64encode(buffer.getvalue()).decode("ascii")
+    return base64.b64encode(chart_png(chart, HTML_WIDTH_IN, HTML_DPI)).decode("ascii")

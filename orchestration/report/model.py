@@ -1,6 +1,6 @@
 """The report as data: sections of paragraphs, tables and charts.
 
-Both renderers (HTML via Jinja2, PDF via matplotlib) walk this one structure, so the two
+Both renderers (HTML via Jinja2, PDF via reportlab) walk this one structure, so the two
 outputs cannot disagree on a number.
 """
 from __future__ import annotations
