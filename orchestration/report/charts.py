@@ -169,7 +169,8 @@ def kaplan_meier(km: KaplanMeier | None, days: Sequence[int], fmt: Suppression) 
         ax.set_xticks(list(days))
         ax.set_xlabel("days since first response", fontsize=8, labelpad=2)
         ax.set_ylabel("proportion still responding", fontsize=8)
-        ax.legend(fontsize=7, frameon=False, loc="lower left", bbox_to_anchor=(0, 1), ncol=3)
+        if km is not None and limit is not None:
+            ax.legend(fontsize=7, frameon=False, loc="lower left", bbox_to_anchor=(0, 1), ncol=3)
         _style(ax)
         below_axis = ax.get_xaxis_transform()
         ax.annotate("Number at risk", xy=(0, 0), xycoords=below_axis, xytext=(0, -34),
