@@ -7,10 +7,14 @@ attribute. Count cells carry the class `count` so a reader (or a test) can find 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from typing import TypeVar
 
 from orchestration.report.stats import Interval
+
+T = TypeVar("T")
 
 NOT_APPLICABLE = "n/a"   # a percentage of an empty denominator (pct is null in the mart)
 HIDDEN = "—"             # a percentage hidden because one of its counts is suppressed
@@ -79,12 +83,7 @@ class Suppression:
     def pct_interval(self, interval: Interval | None, *counts: int | None, **attrs: str) -> Cell:
         """A proportion's confidence interval as percentages ("61.4–83.5", one decimal, half
         up), hidden exactly when the percentage it belongs to is."""
-        if self.hides(*counts):
-            shown = HIDDEN
-        elif interval is None:
-            shown = NOT_APPLICABLE
-        else:
-            shown = f"{_fixed(100 * interval.low, 1)}–{_fixed(100 * interval.high, 1)}"
+        shown = self._shown(interval, counts, lambda ci: f"{_fixed(100 * ci.low, 1)}–{_fixed(100 * ci.high, 1)}")
         return Cell(shown, "ci", _attrs(attrs))
 
     def survival_time(self, days: float | None, group_n: int | None, **attrs: str) -> Cell:
@@ -101,22 +100,19 @@ class Suppression:
         return Cell(shown, "stat", _attrs(attrs))
 
     def _survival_text(self, days: float | None, group_n: int | None) -> str:
-        if self.hides(group_n):
-            return HIDDEN
-        if days is None:
-            return NOT_APPLICABLE
-        return NOT_REACHED if math.isinf(days) else _fixed(days, 0)
+        return self._shown(days, (group_n,), lambda d: NOT_REACHED if math.isinf(d) else _fixed(d, 0))
 
     def stat(self, value: float | None, group_n: int | None, *, decimals: int = 0, **attrs: str) -> Cell:
         """A summary statistic (median, quartile) of a group: hidden when the group itself is
         a small cell, since the median of one or two subjects is their own value."""
-        if self.hides(group_n):
-            shown = HIDDEN
-        elif value is None:
-            shown = NOT_APPLICABLE
-        else:
-            shown = _fixed(value, decimals)
-        return Cell(shown, "stat", _attrs(attrs))
+        return Cell(self._shown(value, (group_n,), lambda v: _fixed(v, decimals)), "stat", _attrs(attrs))
+
+    def _shown(self, value: T | None, counts: tuple[int | None, ...], render: Callable[[T], str]) -> str:
+        """The text of a figure resting on `counts`: hidden when one of them is a small cell,
+        n/a when there is no figure, else `render(value)`."""
+        if self.hides(*counts):
+            return HIDDEN
+        return NOT_APPLICABLE if value is None else render(value)
 
     def median_iqr(self, median: float | None, q1: float | None, q3: float | None, group_n: int | None,
                    *, decimals: int = 0, **attrs: str) -> Cell:
