@@ -8,7 +8,6 @@ import re
 import shutil
 from datetime import timedelta
 from html.parser import HTMLParser
-from pathlib import Path
 
 import duckdb
 import pytest
