@@ -8,7 +8,7 @@ it has a glyph for, and reportlab's built-in CID font STSong-Light (Adobe-GB1, s
 Chinese) for the rest; the CID font needs no font file here and is not embedded: PDF viewers
 supply it (Acrobat, PDF.js, Chromium, poppler with a Chinese font installed).
 
-Charts are drawn by the same functions as the HTML's, rasterised at print resolution.
+Charts are the HTML's images (one raster per chart, ~200 dpi on the page).
 """
 from __future__ import annotations
 
@@ -40,7 +40,6 @@ MARGIN = 0.6 * inch
 FOOTER_H = 0.35 * inch
 FRAME_W = PAGE_W - 2 * MARGIN
 FRAME_H = PAGE_H - 2 * MARGIN - FOOTER_H
-CHART_DPI = 200
 
 FONT, FONT_BOLD, CJK_FONT = "DejaVuSans", "DejaVuSans-Bold", "STSong-Light"
 TEXT_PT, TABLE_PT, NOTE_PT, FOOTER_PT = 8.5, 7.0, 7.0, 6.5
@@ -183,8 +182,7 @@ def _table(block: Table) -> list[Flowable]:
 # ---------------------------------------------------------------------------- charts
 
 def _chart(block: Chart) -> list[Flowable]:
-    width_in = FRAME_W / inch
-    png = chart_png(block, width_in, CHART_DPI)
+    png = chart_png(block)
     width, height = FRAME_W, FRAME_W * block.aspect
     room = FRAME_H - 3 * TEXT_PT * LEADING        # the caption stays on the chart's page
     if height > room:                              # a tall chart (many responders) shrinks whole
