@@ -20,7 +20,8 @@ def ensure_debian_packages(probe: Path, *packages: str) -> Path:
         return probe
     if shutil.which("apt-get") is None:
         raise RuntimeError(f"{probe} is missing and apt-get is not available to install {packages}")
-    install = ["apt-get", "install", "-y", "--no-install-recommends", *packages]
+    # Wait for dpkg's lock rather than fail when another test run is installing at the same time.
+    install = ["apt-get", "-o", "DPkg::Lock::Timeout=600", "install", "-y", "--no-install-recommends", *packages]
     env = {"DEBIAN_FRONTEND": "noninteractive", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
     if subprocess.run(install, capture_output=True, env=env).returncode != 0:
         subprocess.run(["apt-get", "update"], capture_output=True, env=env, check=True)
