@@ -6,12 +6,20 @@ attribute. Count cells carry the class `count` so a reader (or a test) can find 
 """
 from __future__ import annotations
 
+import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from typing import TypeVar
+
+from orchestration.report.stats import Interval
+
+T = TypeVar("T")
 
 NOT_APPLICABLE = "n/a"   # a percentage of an empty denominator (pct is null in the mart)
 HIDDEN = "—"             # a percentage hidden because one of its counts is suppressed
 MISSING = ""
+NOT_REACHED = "not reached"   # a Kaplan–Meier median (or its upper limit) the curve never reaches
 
 
 @dataclass(frozen=True)
@@ -19,7 +27,7 @@ class Cell:
     """One table cell as printed. `attrs` are data-* attributes for machine readers (they
     identify a cell, e.g. the endpoint and timepoint it shows, and never hold a hidden value)."""
     text: str
-    kind: str = "text"     # text | count | pct | stat (numbers are right-aligned)
+    kind: str = "text"     # text | count | pct | ci | stat (numbers are right-aligned)
     attrs: tuple[tuple[str, str], ...] = field(default=())
 
     @property
@@ -72,16 +80,39 @@ class Suppression:
             shown = format(pct, ".1f")   # the mart's one decimal as it is
         return Cell(shown, "pct", _attrs(attrs))
 
+    def pct_interval(self, interval: Interval | None, *counts: int | None, **attrs: str) -> Cell:
+        """A proportion's confidence interval as percentages ("61.4–83.5", one decimal, half
+        up), hidden exactly when the percentage it belongs to is."""
+        shown = self._shown(interval, counts, lambda ci: f"{_fixed(100 * ci.low, 1)}–{_fixed(100 * ci.high, 1)}")
+        return Cell(shown, "ci", _attrs(attrs))
+
+    def survival_time(self, days: float | None, group_n: int | None, **attrs: str) -> Cell:
+        """A Kaplan–Meier median or limit in whole days; infinite = the curve never gets there.
+        Hidden when the group is a small cell, like any median."""
+        return Cell(self._survival_text(days, group_n), "stat", _attrs(attrs))
+
+    def survival_interval(self, low: float | None, high: float | None, group_n: int | None,
+                          **attrs: str) -> Cell:
+        if self.hides(group_n) or low is None:
+            shown = self._survival_text(low, group_n)
+        else:
+            shown = f"{self._survival_text(low, group_n)}–{self._survival_text(high, group_n)}"
+        return Cell(shown, "stat", _attrs(attrs))
+
+    def _survival_text(self, days: float | None, group_n: int | None) -> str:
+        return self._shown(days, (group_n,), lambda d: NOT_REACHED if math.isinf(d) else _fixed(d, 0))
+
     def stat(self, value: float | None, group_n: int | None, *, decimals: int = 0, **attrs: str) -> Cell:
         """A summary statistic (median, quartile) of a group: hidden when the group itself is
         a small cell, since the median of one or two subjects is their own value."""
-        if self.hides(group_n):
-            shown = HIDDEN
-        elif value is None:
-            shown = NOT_APPLICABLE
-        else:
-            shown = _fixed(value, decimals)
-        return Cell(shown, "stat", _attrs(attrs))
+        return Cell(self._shown(value, (group_n,), lambda v: _fixed(v, decimals)), "stat", _attrs(attrs))
+
+    def _shown(self, value: T | None, counts: tuple[int | None, ...], render: Callable[[T], str]) -> str:
+        """The text of a figure resting on `counts`: hidden when one of them is a small cell,
+        n/a when there is no figure, else `render(value)`."""
+        if self.hides(*counts):
+            return HIDDEN
+        return NOT_APPLICABLE if value is None else render(value)
 
     def median_iqr(self, median: float | None, q1: float | None, q3: float | None, group_n: int | None,
                    *, decimals: int = 0, **attrs: str) -> Cell:
@@ -97,7 +128,7 @@ class Suppression:
         if not self.active:
             return "No small-cell suppression: every count is shown."
         return (f"Small-cell suppression: counts below {self.below} are shown as <{self.below}; "
-                f"percentages and medians resting on them are shown as {HIDDEN}.")
+                f"percentages, intervals and medians resting on them are shown as {HIDDEN}.")
 
 
 def _fixed(value: float, decimals: int) -> str:

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 
 from orchestration.report.cells import Cell, Suppression
+from orchestration.report.stats import Interval, proportion_ci
 from orchestration.report.warehouse import EndpointRow
 
 ENDPOINT_LABELS = {
@@ -89,16 +90,23 @@ class EndpointIndex:
                       key=lambda r: (r.endpoint, r.timepoint))
 
 
+def endpoint_ci(row: EndpointRow | None) -> Interval | None:
+    """The exact 95% interval of an endpoint's proportion n/denominator (tables and charts)."""
+    return None if row is None else proportion_ci(row.n, row.denominator)
+
+
 def endpoint_cells(fmt: Suppression, row: EndpointRow | None, *, endpoint: str, timepoint: str,
-                   fields: tuple[str, ...] = ("n", "denominator", "pct")) -> list[Cell]:
-    """The cells of one endpoint row; a row missing from the mart prints as 'not reported'."""
+                   fields: tuple[str, ...] = ("n", "denominator", "pct", "ci")) -> list[Cell]:
+    """The cells of one endpoint row; a row missing from the mart prints as 'not reported'.
+    Every percentage comes with its 95% interval ("ci"), suppressed with it."""
     if row is None:
         return [Cell("not reported", "text") for _ in fields]
     ids = {"endpoint": endpoint, "timepoint": timepoint}
     cells = {
-        "n": fmt.count(row.n, **ids, field="n"),
-        "denominator": fmt.count(row.denominator, **ids, field="denominator"),
-        "pct": fmt.pct(row.pct, row.n, row.denominator, **ids, field="pct"),
-        "n_not_determinable": fmt.count(row.n_not_determinable, **ids, field="n_not_determinable"),
+        "n": lambda: fmt.count(row.n, **ids, field="n"),
+        "denominator": lambda: fmt.count(row.denominator, **ids, field="denominator"),
+        "pct": lambda: fmt.pct(row.pct, row.n, row.denominator, **ids, field="pct"),
+        "ci": lambda: fmt.pct_interval(endpoint_ci(row), row.n, row.denominator, **ids, field="ci"),
+        "n_not_determinable": lambda: fmt.count(row.n_not_determinable, **ids, field="n_not_determinable"),
     }
-    return [cells[f] for f in fields]
+    return [cells[f]() for f in fields]

@@ -1,6 +1,6 @@
 """The report as data: sections of paragraphs, tables and charts.
 
-Both renderers (HTML via Jinja2, PDF via matplotlib) walk this one structure, so the two
+Both renderers (HTML via Jinja2, PDF via reportlab) walk this one structure, so the two
 outputs cannot disagree on a number.
 """
 from __future__ import annotations
@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from matplotlib.axes import Axes
 
 from orchestration.report.cells import Cell
+from orchestration.report.stats import PROPORTION_CI_METHOD
 
 
 @dataclass(frozen=True)
@@ -59,7 +60,8 @@ class Report:
     suppression_legend: str
     suppress_below: int
     sections: list[Section]
-    notation: str = "n = subjects meeting the endpoint, N = its denominator; n/a = empty denominator."
+    notation: str = ("n = subjects meeting the endpoint, N = its denominator; n/a = empty denominator. "
+                     f"{PROPORTION_CI_METHOD}.")
 
     @property
     def facts(self) -> list[tuple[str, str, str]]:

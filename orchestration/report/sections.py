@@ -12,10 +12,11 @@ from orchestration.report.cells import Cell, Suppression, text
 from orchestration.report.endpoints import (CLASS_SUFFIX, REASON_LABELS, EndpointIndex, endpoint_cells,
                                             endpoint_label, timepoint_label)
 from orchestration.report.model import Chart, Paragraph, Section, Table
+from orchestration.report.stats import kaplan_meier, risk_table_days
 from orchestration.report.warehouse import GradeCount, ReportData
 from sources.study_parameters import study_vars
 
-ENDPOINT_HEADER = ["n", "N", "%"]
+ENDPOINT_HEADER = ["n", "N", "%", "95% CI"]
 SITE_ALL = "All sites"
 UNKNOWN_SITE = "(no site)"
 
@@ -27,6 +28,7 @@ def build_sections(data: ReportData, fmt: Suppression) -> list[Section]:
         baseline(data, fmt),
         initial_response(data, index, fmt),
         monthly_response(index, fmt),
+        response_duration(data, fmt),
         platelets(data, fmt),
         bleeding(index, fmt),
         conmeds(index, fmt),
@@ -63,7 +65,7 @@ def disposition(data: ReportData, index: EndpointIndex, fmt: Suppression) -> Sec
     flow += [("withdrawn", tp, f"Withdrawn: {REASON_LABELS.get(tp, tp)}")
              for tp in ["all", "no_response", "adverse_event", "other"]]
     rows = [[text("Subjects in the warehouse (any current snapshot)"), fmt.count(data.n_subjects),
-             Cell(""), Cell("")]]
+             Cell(""), Cell(""), Cell("")]]
     rows += [_endpoint_row(index, fmt, e, tp, label) for e, tp, label in flow]
     bars = [charts.Bar(label, row.n if (row := index.get(e, tp)) else None) for e, tp, label in flow[:5]]
     statuses = [[text(s.current_status or "no disposition record"), text(s.withdrawal_reason or ""),
@@ -122,7 +124,6 @@ def initial_response(data: ReportData, index: EndpointIndex, fmt: Suppression) -
         confirmed = fmt.count(c.n_confirmed if c else 0) if category in ("CR", "R") else Cell("")
         categories.append([text(RESPONSE_LABELS.get(category, category)),
                            fmt.count(n, response=category), confirmed])
-    d = data.durations
     v = study_vars()
     return Section("initial-response", "Initial response by Day 14", [
         Paragraph("Best IWG response over the platelet samples of study days 2 … "
@@ -134,9 +135,6 @@ def initial_response(data: ReportData, index: EndpointIndex, fmt: Suppression) -
         Table("initial-endpoints", "Initial response endpoints (denominator: subjects with a baseline PLT)",
               ["", *ENDPOINT_HEADER],
               [_endpoint_row(index, fmt, e, "day14", endpoint_label(e)) for e in ("initial_or", "initial_cr")]),
-        Table("response-duration", "Duration of response (first response on or after Day 2)",
-              ["subjects with a response", "response lost", "censored (no loss observed)"],
-              [[fmt.count(d.n_responders), fmt.count(d.n_lost), fmt.count(d.n_censored)]]),
     ])
 
 
@@ -155,12 +153,70 @@ def monthly_response(index: EndpointIndex, fmt: Suppression) -> Section:
                   f"{study_vars()['days_per_month']}(k−1)+1 … {study_vars()['days_per_month']}k; month 1 "
                   "starts at Day 2). Denominator: subjects with a baseline and a platelet sample in that month."),
         Chart("monthly-response-chart",
-              "Overall (OR) and complete (CR) response by month, % of evaluable subjects",
-              "Line chart: percentage of subjects with OR and with CR in each treatment month",
+              "Overall (OR) and complete (CR) response by month, % of evaluable subjects (band: 95% CI)",
+              "Line chart: percentage of subjects with OR and with CR in each treatment month, "
+              "with the 95% confidence interval as a band",
               charts.percent_lines([str(k) for k in months], lines, fmt, ylabel="% of evaluable subjects")),
         Table("monthly-response-table", "Response by month (endpoint summary)",
-              ["month", "OR n", "OR N", "OR %", "CR n", "CR N", "CR %"], rows),
+              ["month", "OR n", "OR N", "OR %", "OR 95% CI", "CR n", "CR N", "CR %", "CR 95% CI"], rows),
     ])
+
+
+SWIMMER_MAX_RESPONDERS = 80   # one readable bar each on a page; beyond, the curve speaks for them
+
+
+def response_duration(data: ReportData, fmt: Suppression) -> Section:
+    """Duration of response as clinicians read it: the Kaplan–Meier curve (responders are
+    censored at their last sample, so a mean of observed durations would be biased), its
+    median with a 95% interval, the number at risk, and a swimmer plot of the responders."""
+    responders = data.responders
+    n, n_lost = len(responders), sum(not r.censored for r in responders)
+    km = kaplan_meier([r.duration_days for r in responders], [r.censored for r in responders])
+    days = risk_table_days(max((r.duration_days for r in responders), default=0),
+                           int(study_vars()["days_per_month"]))
+    summary = [[fmt.count(n, field="responders"), fmt.count(n_lost, field="lost"),
+                fmt.count(n - n_lost, field="censored"),
+                fmt.survival_time(km.median if km else None, n, stat="dor_median"),
+                fmt.survival_interval(km.median_low if km else None, km.median_high if km else None, n,
+                                      stat="dor_median_ci")]]
+    at_risk = [[text("responders at risk"),
+                *[fmt.count(km.at_risk(day) if km else 0, at_risk_day=str(day)) for day in days]]]
+    blocks = [
+        Paragraph("Duration of response starts at the first responding sample (R or CR) on or after "
+                  "Day 2 and ends when response is lost (the first of two consecutive non-responding "
+                  "samples more than a day apart); a responder without a loss is censored at the last "
+                  "platelet sample. The Kaplan–Meier estimate (lifelines) accounts for censoring; the "
+                  "median's 95% interval is where the curve's 95% band (log(−log), Greenwood variance) "
+                  "crosses 50%, and 'not reached' means the curve or its band never falls to 50%."),
+        Table("response-duration", "Duration of response (Kaplan–Meier)",
+              ["subjects with a response", "response lost", "censored (no loss observed)",
+               "median duration, days", "95% CI, days"], summary),
+        Chart("dor-km-chart", "Duration of response: Kaplan–Meier estimate with 95% band, censored "
+              "responders marked, number at risk below",
+              "Step chart: proportion of responders still responding by days since first response, "
+              "with censoring ticks and the number at risk under the axis",
+              charts.kaplan_meier(km, days, fmt), aspect=0.5),
+        Table("dor-at-risk", "Number at risk by days since first response",
+              ["", *[str(day) for day in days]], at_risk,
+              note=("Responders whose response lasted at least that many days and who were still "
+                    "followed (duration ≥ day)."
+                    + (f" Under suppression the curve stops where fewer than {fmt.below} responders "
+                       "remain at risk." if fmt.active else ""))),
+    ]
+    if fmt.active:
+        blocks.append(Paragraph("The swimmer plot (one bar per responder) is left out of a report with "
+                                "small-cell suppression: each bar is one subject's own course."))
+    elif n > SWIMMER_MAX_RESPONDERS:
+        blocks.append(Paragraph(f"The swimmer plot is drawn for at most {SWIMMER_MAX_RESPONDERS} responders "
+                                f"(one readable bar each); this cohort has {n}: the Kaplan–Meier curve above "
+                                "summarises them."))
+    elif n:
+        blocks.append(Chart("dor-swimmer-chart", "Swimmer plot of responders: exposure, first response, "
+                            "loss of response, censoring",
+                            f"Swimmer plot: one horizontal bar per responder ({n}) showing exposure in study "
+                            "days, with markers for first response, loss of response and censoring",
+                            charts.swimmer(responders), aspect=charts.swimmer_aspect(n)))
+    return Section("duration-of-response", "Duration of response", blocks)
 
 
 def platelets(data: ReportData, fmt: Suppression) -> Section:
@@ -193,8 +249,9 @@ def bleeding(index: EndpointIndex, fmt: Suppression) -> Section:
     return Section("bleeding", "Bleeding", [
         Paragraph("Share of subjects with any bleeding (highest WHO grade ≥ 1) among the subjects "
                   "with a bleeding assessment in the window: baseline (month 0) and treatment months."),
-        Chart("bleeding-chart", "Any bleeding by month from baseline, % of assessed subjects",
-              "Bar chart: percentage of assessed subjects with any bleeding, baseline and each month",
+        Chart("bleeding-chart", "Any bleeding by month from baseline, % of assessed subjects (whiskers: 95% CI)",
+              "Bar chart: percentage of assessed subjects with any bleeding, baseline and each month, "
+              "with 95% confidence intervals",
               charts.percent_bars(labels, found, fmt, ylabel="% of assessed subjects",
                                   colour=charts.BLEEDING_COLOUR)),
         Table("bleeding-table", "Any bleeding by window (endpoint summary)", ["window", *ENDPOINT_HEADER],
@@ -221,9 +278,11 @@ def conmeds(index: EndpointIndex, fmt: Suppression) -> Section:
         Table("conmed-overall", "Use at baseline (of treated) and reduction (of baseline users)",
               ["", *ENDPOINT_HEADER], overall),
         Table("conmed-classes", "Reduced or stopped between months 3 and 6, by drug class",
-              ["drug class", "reduced or stopped", "baseline users", "%"], by_class),
-        Chart("conmed-chart", "Reduced or stopped between months 3 and 6, % of baseline users of the class",
-              "Bar chart: percentage of baseline users who reduced or stopped, by drug class",
+              ["drug class", "reduced or stopped", "baseline users", "%", "95% CI"], by_class),
+        Chart("conmed-chart", "Reduced or stopped between months 3 and 6, % of baseline users of the class "
+              "(whiskers: 95% CI)",
+              "Bar chart: percentage of baseline users who reduced or stopped, by drug class, "
+              "with 95% confidence intervals",
               charts.percent_bars([c.replace("_", " ") for c in classes], found, fmt,
                                   ylabel="% of baseline users", colour=charts.CR_COLOUR), aspect=0.38),
     ])
@@ -265,16 +324,17 @@ def lab_safety(data: ReportData, index: EndpointIndex, fmt: Suppression) -> Sect
             *endpoint_cells(fmt, g1, endpoint="lab_grade1plus", timepoint=test, fields=("denominator",)),
             *[fmt.count(worst[test].get(grade, 0), test=test, grade=str(grade)) for grade in grade_range],
             *endpoint_cells(fmt, g1, endpoint="lab_grade1plus", timepoint=test,
-                            fields=("n", "pct", "n_not_determinable")),
+                            fields=("n", "pct", "ci", "n_not_determinable")),
             *endpoint_cells(fmt, g3, endpoint="lab_grade3plus", timepoint=test,
-                            fields=("n", "pct", "n_not_determinable")),
+                            fields=("n", "pct", "ci", "n_not_determinable")),
         ])
     return Section("lab-safety", "Laboratory safety: worst CTCAE v5 grades", [
         Paragraph("Worst post-baseline CTCAE v5 grade per subject and test (samples after Day 1, "
                   "by the cutoff); platelet count is the disease itself and is not graded."),
         Table("lab-grades", "Subjects by worst post-baseline grade",
               ["test", "subjects tested", *[f"grade {g}" for g in grade_range],
-               "≥ 1 n", "≥ 1 %", "≥ 1 not determinable", "≥ 3 n", "≥ 3 %", "≥ 3 not determinable"], rows,
+               "≥ 1 n", "≥ 1 %", "≥ 1 95% CI", "≥ 1 not determinable",
+               "≥ 3 n", "≥ 3 %", "≥ 3 95% CI", "≥ 3 not determinable"], rows,
               note="Not determinable: subjects whose grade ≥ 1 (≥ 3) is neither certain nor excluded, "
                    "because results were sent as bounds (<x, >x) that allow both (endpoints.md §6); "
                    "they are not in n. The grade columns count each subject's worst determinable grade."),

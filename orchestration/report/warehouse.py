@@ -81,10 +81,22 @@ class CategoryCount:
 
 
 @dataclass(frozen=True)
-class ResponseDurationCounts:
-    n_responders: int
-    n_lost: int
-    n_censored: int
+class Responder:
+    """A row of `marts.endpoint_response_duration` with the subject's exposure (dim_subject),
+    for the Kaplan–Meier estimate and the swimmer plot."""
+    site_id: str
+    subject_id: str
+    start_study_day: int | None
+    start_response: str | None
+    duration_days: int
+    censored: bool
+    exposure_days: int | None
+
+    @property
+    def end_study_day(self) -> int | None:
+        """Study day of the loss (or of the last sample, when censored): start + duration.
+        Both dates are after Day 1, where study days count calendar days one to one."""
+        return None if self.start_study_day is None else self.start_study_day + self.duration_days
 
 
 @dataclass(frozen=True)
@@ -153,7 +165,7 @@ class ReportData:
     statuses: list[SubjectStatus]
     baseline: list[BaselineGroup]
     initial_categories: list[CategoryCount]
-    durations: ResponseDurationCounts
+    responders: list[Responder]
     platelets_by_month: list[MonthQuartiles]
     lab_worst_grades: list[GradeCount]
     ae_worst_grades: list[GradeCount]
@@ -170,10 +182,6 @@ Row = TypeVar("Row")
 
 def _rows(conn: duckdb.DuckDBPyConnection, cls: type[Row], sql: str) -> list[Row]:
     return [cls(*r) for r in conn.execute(sql).fetchall()]
-
-
-def _one(conn: duckdb.DuckDBPyConnection, cls: type[Row], sql: str) -> Row:
-    return cls(*conn.execute(sql).fetchone())
 
 
 def _float(value: Any) -> float | None:
@@ -214,9 +222,12 @@ def read_report_data(conn: duckdb.DuckDBPyConnection) -> ReportData:
         initial_categories=_rows(conn, CategoryCount, """
             SELECT best_response, count(*), count(*) FILTER (WHERE confirmed)
             FROM marts.endpoint_initial_response GROUP BY ALL"""),
-        durations=_one(conn, ResponseDurationCounts, """
-            SELECT count(*), count(*) FILTER (WHERE NOT censored), count(*) FILTER (WHERE censored)
-            FROM marts.endpoint_response_duration"""),
+        responders=_rows(conn, Responder, """
+            SELECT r.site_id, r.subject_id, r.start_study_day, r.start_response, r.duration_days,
+                   r.censored, d.exposure_days
+            FROM marts.endpoint_response_duration AS r
+            LEFT JOIN marts.dim_subject AS d USING (site_id, subject_id)
+            ORDER BY r.site_id, r.subject_id"""),
         platelets_by_month=_platelets_by_month(conn),
         lab_worst_grades=_rows(conn, GradeCount, """
             WITH worst AS (

@@ -107,7 +107,7 @@ def test_pdf_has_pages_and_the_same_report(full_report, mart):
     load_id = full_report.parsed.meta["data-load-id"]
     assert load_id in text and load_id in reader.metadata["/Subject"]
     for title in ("Disposition", "Baseline characteristics", "Initial response by Day 14",
-                  "Response by treatment month", "Platelet count over time", "Bleeding",
+                  "Response by treatment month", "Duration of response", "Platelet count over time", "Bleeding",
                   "Concomitant ITP medication", "Adverse events and safety signals",
                   "Laboratory safety", "Data quality"):
         assert title in text, f"section {title!r} missing from the PDF"

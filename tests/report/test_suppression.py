@@ -10,7 +10,7 @@ from tests.report.expected import endpoint_field_text
 
 SMALL = f"<{SUPPRESS_BELOW}"
 IDENTITY_ATTRS = {"data-endpoint", "data-timepoint", "data-field", "data-site", "data-response",
-                  "data-month", "data-stat", "data-test", "data-grade", "data-ae-grade"}
+                  "data-month", "data-stat", "data-test", "data-grade", "data-ae-grade", "data-at-risk-day"}
 
 
 def test_every_count_cell_is_suppressed_or_at_least_n(suppressed_report):
