@@ -12,11 +12,12 @@ os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
 
-def _settings(home: Path, inbox: Path, sites: Path, cutoff: str | None):
+def _settings(home: Path, inbox: Path, sites: Path, cutoff: str | None, study_id: str | None = None):
     from orchestration.resources import WarehouseSettings, tuning_from_env
 
     return WarehouseSettings(home=str(home.resolve()), inbox=str(inbox.resolve()),
-                             sites_file=str(sites.resolve()), cutoff=cutoff or "", **tuning_from_env())
+                             sites_file=str(sites.resolve()), cutoff=cutoff or "",
+                             study_id=study_id or os.environ.get("ITP_STUDY_ID", ""), **tuning_from_env())
 
 
 def _load(settings) -> int:
@@ -33,7 +34,7 @@ def _load(settings) -> int:
 
 
 def cmd_load(args: argparse.Namespace) -> int:
-    return _load(_settings(args.home, args.inbox, args.sites, args.cutoff))
+    return _load(_settings(args.home, args.inbox, args.sites, args.cutoff, args.study_id))
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -128,6 +129,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sites", type=Path, required=True, help="site registry (YAML)")
     p.add_argument("--home", type=Path, required=True)
     p.add_argument("--cutoff", help="data cutoff YYYY-MM-DD (default: latest export date)")
+    p.add_argument("--study-id", help="STUDYID of the ADaM datasets (default: ITP_STUDY_ID, "
+                   "else the registry's study_id)")
     p.set_defaults(func=cmd_load)
 
     p = sub.add_parser("demo", help="generate the demo cohort, load it, print the endpoint summary")

@@ -12,7 +12,7 @@ from orchestration.publishing import LoadInProgress, create_candidate
 from orchestration.resources import WarehouseSettings
 from quality import intake
 from sources.domains import DOMAINS
-from sources.registry import RegistryError, load_registry
+from sources.registry import RegistryError, load_registry, study_id_problem
 
 RAW_KEYS = {d: dg.AssetKey(["raw", d]) for d in DOMAINS}
 MANIFEST_KEY = dg.AssetKey(["quality", "file_manifest"])
@@ -65,6 +65,8 @@ def site_exports(context: dg.AssetExecutionContext, warehouse: WarehouseSettings
     except RegistryError as exc:
         raise dg.Failure(description=f"site registry {warehouse.sites_file} is invalid: {exc}",
                          allow_retries=False) from exc
+    if warehouse.study_id and study_id_problem(warehouse.study_id):
+        raise dg.Failure(description=f"study id: {study_id_problem(warehouse.study_id)}", allow_retries=False)
 
     try:
         candidate = create_candidate(home, load_id)
@@ -90,7 +92,7 @@ def site_exports(context: dg.AssetExecutionContext, warehouse: WarehouseSettings
             return
         lab = intake.run_post_intake_checks(conn, report, home.data_docs(load_id))
         fault_point("checks")
-        intake.start_load_log(conn, report, cutoff)
+        intake.start_load_log(conn, report, cutoff, warehouse.study_id or registry.study_id)
         conn.execute("CHECKPOINT")
         summary = intake.check_summary(conn, load_id)
 
