@@ -47,6 +47,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     code = _load(_settings(home, cohort.inbox, cohort.sites_file, None))
     if code == 0:
         print_summary(home / "warehouse.duckdb")
+        code = _adam(home, home / "adam", quiet_withheld=True)
     return code
 
 
@@ -105,6 +106,24 @@ def cmd_docs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _adam(home: Path, out: Path, quiet_withheld: bool = False) -> int:
+    """Write the ADaM package; one line says where and what was withheld. The demo cohort's
+    Chinese AE terms and drug names withhold two XPT files by design (adam.md §3): there
+    (quiet_withheld) that is not a failure."""
+    from orchestration.adam import export_adam
+
+    result = export_adam(home, out.resolve())
+    print(result.summary(), file=sys.stderr if result.status == 1 else sys.stdout)
+    if quiet_withheld and result.status == 2:
+        return 0
+    return result.status
+
+
+def cmd_adam(args: argparse.Namespace) -> int:
+    home = args.home.resolve()
+    return _adam(home, args.out or home / "adam")
+
+
 def cmd_queries(args: argparse.Namespace) -> int:
     import duckdb
 
@@ -160,6 +179,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--home", type=Path, required=True)
     p.add_argument("--out", type=Path, help="output folder (default HOME/docs)")
     p.set_defaults(func=cmd_docs)
+
+    p = sub.add_parser("adam", help="the ADaM package (XPT v5, define.xml, define.html, conformance.csv) "
+                       "of the published warehouse; exit 0 all written, 2 an XPT withheld, 1 nothing written")
+    p.add_argument("--home", type=Path, required=True)
+    p.add_argument("--out", type=Path, help="output folder (default HOME/adam)")
+    p.set_defaults(func=cmd_adam)
 
     p = sub.add_parser("queries", help="write the open site queries (CSV or xlsx by extension)")
     p.add_argument("--home", type=Path, required=True)
