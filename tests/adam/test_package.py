@@ -252,10 +252,11 @@ def test_ascii_only_data_write_every_xpt_and_exit_0(demo_home, tmp_path):
 
 @pytest.mark.parametrize("statement, dataset, rule", [
     # a second baseline record for one subject and parameter
-    ("""UPDATE adam.adlb SET ABLFL = 'Y' WHERE (USUBJID, ASEQ) = (SELECT (USUBJID, max(ASEQ)) FROM adam.adlb
-        WHERE ABLFL = 'Y' AND PARAMCD = 'PLT' GROUP BY USUBJID, PARAMCD ORDER BY USUBJID LIMIT 1)""", "ADLB", "one_baseline"),
+    ("""UPDATE adam.adlb SET ABLFL = 'Y' WHERE ABLFL IS NULL AND PARAMCD = 'PLT'
+        AND USUBJID = (SELECT min(USUBJID) FROM adam.adlb WHERE ABLFL = 'Y' AND PARAMCD = 'PLT')""", "ADLB", "one_baseline"),
     # a study day 0
-    ("UPDATE adam.adrs SET ADY = 0 WHERE ADY = 1", "ADRS", "study_day"),
+    ("""UPDATE adam.adrs SET ADY = 0 WHERE ADY IS NOT NULL
+        AND USUBJID = (SELECT min(USUBJID) FROM adam.adrs WHERE ADY IS NOT NULL)""", "ADRS", "study_day"),
     # a censored record whose AVAL no longer is ADT - STARTDT
     ("UPDATE adam.adtte SET AVAL = AVAL + 1 WHERE USUBJID = (SELECT min(USUBJID) FROM adam.adtte)", "ADTTE",
      "aval_is_adt_minus_startdt"),
