@@ -276,3 +276,9 @@ def test_a_broken_structure_rule_writes_nothing_for_that_dataset(demo_home, tmp_
     assert any(r["dataset"] == dataset and r["rule"] == rule and r["outcome"] == "dataset not written"
                for r in _conformance(out))
     assert (out / "adsl.xpt").exists() and f'SASDatasetName="{dataset}"' not in (out / "define.xml").read_text()
+
+
+def test_the_demo_writes_the_package_and_says_where_in_one_line(demo_home):
+    lines = [line for line in (demo_home / "demo_stdout.txt").read_text().splitlines() if "ADaM" in line]
+    assert lines == [lines[0]] and lines[0].startswith(f"ADaM package: {demo_home.resolve() / 'adam'} (")
+    assert (demo_home / "adam" / "adsl.xpt").exists() and (demo_home / "adam" / "define.xml").exists()
