@@ -107,8 +107,11 @@ def _write_conformance(out: Path, findings: list[conformance.Finding]) -> None:
             writer.writerow(f.as_row())
 
 
+RULE_WORDS = {"ascii": "non-ASCII text", "length_200": "values over 200 bytes"}
+
+
 def _why(findings: list[conformance.Finding]) -> str:
-    rules = sorted({f.rule for f in findings})
+    rules = sorted({RULE_WORDS.get(f.rule, f.rule) for f in findings})
     rows = len({f.row for f in findings if f.row is not None})
     return ", ".join(rules) + (f" in {rows} rows" if rows else "")
 
