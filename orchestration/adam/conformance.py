@@ -217,10 +217,12 @@ def check_dataset(ds: Dataset, frame: pd.DataFrame, adsl: pd.DataFrame | None) -
         _column_schema(ds).validate(frame, lazy=True)
     except SchemaErrors as exc:
         for error in exc.schema_errors:
-            column = str(getattr(error.schema, "name", "") or "")
             reason = str(error.reason_code.name if error.reason_code else "")
-            message = ("required variable missing" if reason == "COLUMN_NOT_IN_DATAFRAME"
-                       else f"{column} {getattr(error.check, 'error', None) or error}")
+            if reason == "COLUMN_NOT_IN_DATAFRAME":  # the schema is the frame's; the case names the column
+                column, message = str(error.failure_cases), "required variable missing"
+            else:
+                column = str(getattr(error.schema, "name", "") or "")
+                message = f"{column} {getattr(error.check, 'error', None) or error}"
             findings.append(Finding(ds.name, reason.lower() or "type", STRUCTURE, column, message=message))
     if any(f.rule == "column_not_in_dataframe" for f in findings):
         return findings  # the row rules need the variables
