@@ -257,7 +257,8 @@ def test_ascii_only_data_write_every_xpt_and_exit_0(demo_home, tmp_path):
 
 @pytest.mark.parametrize("statement, dataset, rule", [
     # a second baseline record for one subject and parameter
-    ("""UPDATE adam.adlb SET ABLFL = 'Y' WHERE ABLFL IS NULL AND PARAMCD = 'PLT'
+    # (adam.adlb is a view of intermediate.int_lab_results_analysed)
+    ("""UPDATE intermediate.int_lab_results_analysed SET ABLFL = 'Y' WHERE ABLFL IS NULL AND PARAMCD = 'PLT'
         AND USUBJID = (SELECT min(USUBJID) FROM adam.adlb WHERE ABLFL = 'Y' AND PARAMCD = 'PLT')""", "ADLB", "one_baseline"),
     # a study day 0
     ("""UPDATE adam.adrs SET ADY = 0 WHERE ADY IS NOT NULL
