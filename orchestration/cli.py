@@ -17,11 +17,12 @@ os.environ.setdefault("DAGSTER_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 
 
-def _settings(home: Path, inbox: Path, sites: Path, cutoff: str | None):
+def _settings(home: Path, inbox: Path, sites: Path, cutoff: str | None, study_id: str | None = None):
     from orchestration.resources import WarehouseSettings, tuning_from_env
 
     return WarehouseSettings(home=str(home.resolve()), inbox=str(inbox.resolve()),
-                             sites_file=str(sites.resolve()), cutoff=cutoff or "", **tuning_from_env())
+                             sites_file=str(sites.resolve()), cutoff=cutoff or "",
+                             study_id=study_id or os.environ.get("ITP_STUDY_ID", ""), **tuning_from_env())
 
 
 def _verbose(args: argparse.Namespace) -> bool:
@@ -43,7 +44,7 @@ def _load(settings, verbose: bool = False) -> int:
 
 
 def cmd_load(args: argparse.Namespace) -> int:
-    return _load(_settings(args.home, args.inbox, args.sites, args.cutoff), _verbose(args))
+    return _load(_settings(args.home, args.inbox, args.sites, args.cutoff, args.study_id), _verbose(args))
 
 
 def cmd_release(args: argparse.Namespace) -> int:
@@ -88,6 +89,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     code = _load(_settings(home, cohort.inbox, cohort.sites_file, None), _verbose(args))
     if code == 0:
         print_summary(home / "warehouse.duckdb")
+        code = _adam(home, home / "adam", quiet_withheld=True)
     return code
 
 
@@ -146,6 +148,24 @@ def cmd_docs(args: argparse.Namespace) -> int:
     return 0
 
 
+def _adam(home: Path, out: Path, quiet_withheld: bool = False) -> int:
+    """Write the ADaM package; one line says where and what was withheld. The demo cohort's
+    Chinese AE terms and drug names withhold two XPT files by design (adam.md §3): there
+    (quiet_withheld) that is not a failure."""
+    from orchestration.adam import export_adam
+
+    result = export_adam(home, out.resolve())
+    print(result.summary(), file=sys.stderr if result.status == 1 else sys.stdout)
+    if quiet_withheld and result.status == 2:
+        return 0
+    return result.status
+
+
+def cmd_adam(args: argparse.Namespace) -> int:
+    home = args.home.resolve()
+    return _adam(home, args.out or home / "adam")
+
+
 def cmd_queries(args: argparse.Namespace) -> int:
     import duckdb
 
@@ -181,6 +201,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sites", type=Path, required=True, help="site registry (YAML)")
     p.add_argument("--home", type=Path, required=True)
     p.add_argument("--cutoff", help="data cutoff YYYY-MM-DD (default: latest export date)")
+    p.add_argument("--study-id", help="STUDYID of the ADaM datasets (default: ITP_STUDY_ID, "
+                   "else the registry's study_id)")
     p.set_defaults(func=cmd_load)
 
     p = sub.add_parser("demo", help="generate the demo cohort, load it, print the endpoint summary")
@@ -218,6 +240,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--by", help="who confirmed it (default: the user running the command)")
     p.add_argument("--note", help="why, e.g. the site's confirmation")
     p.set_defaults(func=cmd_release)
+
+    p = sub.add_parser("adam", help="the ADaM package (XPT v5, define.xml, define.html, conformance.csv) "
+                       "of the published warehouse; exit 0 all written, 2 an XPT withheld, 1 nothing written")
+    p.add_argument("--home", type=Path, required=True)
+    p.add_argument("--out", type=Path, help="output folder (default HOME/adam)")
+    p.set_defaults(func=cmd_adam)
 
     p = sub.add_parser("queries", help="write the open site queries (CSV or xlsx by extension)")
     p.add_argument("--home", type=Path, required=True)

@@ -30,6 +30,8 @@ class WarehouseSettings(dg.ConfigurableResource):
     inbox: str
     sites_file: str
     cutoff: str = ""                  # YYYY-MM-DD; empty = the latest export date seen
+    # STUDYID of the ADaM datasets (adam.md §1); empty = the site registry's study_id, if any.
+    study_id: str = ""
     max_failing_share: float = 0.2    # a file failing more than this share of rows is held
     max_deleted_share: float = 0.2    # a snapshot deleting more of the current one is held
     file_read_seconds: float = DEFAULT_SECONDS          # reading one file may take at most this
@@ -47,6 +49,7 @@ class WarehouseSettings(dg.ConfigurableResource):
             inbox=os.environ.get("ITP_INBOX", str(home / "inbox")),
             sites_file=os.environ.get("ITP_SITES", str(home / "sites.yaml")),
             cutoff=os.environ.get("ITP_CUTOFF", ""),
+            study_id=os.environ.get("ITP_STUDY_ID", ""),
             **tuning_from_env(),
         )
 

@@ -39,12 +39,16 @@ CREATE TABLE IF NOT EXISTS quality.load_log (
   rows_accepted BIGINT,
   rows_quarantined BIGINT,
   status VARCHAR,
-  dbt_project_hash VARCHAR
+  dbt_project_hash VARCHAR,
+  study_id VARCHAR
 )
 """
 # Warehouses published before dbt_project_hash existed (the first load after the upgrade then
-# rebuilds every incremental model: no hash to compare with).
-LOAD_LOG_MIGRATION = "ALTER TABLE quality.load_log ADD COLUMN IF NOT EXISTS dbt_project_hash VARCHAR"
+# rebuilds every incremental model: no hash to compare with), or before study_id (#15).
+LOAD_LOG_MIGRATIONS = (
+    "ALTER TABLE quality.load_log ADD COLUMN IF NOT EXISTS dbt_project_hash VARCHAR",
+    "ALTER TABLE quality.load_log ADD COLUMN IF NOT EXISTS study_id VARCHAR",
+)
 
 
 def prepare_warehouse(conn: duckdb.DuckDBPyConnection) -> None:
@@ -55,7 +59,8 @@ def prepare_warehouse(conn: duckdb.DuckDBPyConnection) -> None:
         conn.execute(domain.ddl())
     conn.execute(manifest.MANIFEST_DDL)
     conn.execute(LOAD_LOG_DDL)
-    conn.execute(LOAD_LOG_MIGRATION)
+    for migration in LOAD_LOG_MIGRATIONS:
+        conn.execute(migration)
     quarantine.ensure_tables(conn)
     conn.execute(check_results.CHECK_RESULT_DDL)
     conn.execute(site_queries.SITE_QUERY_DDL)
@@ -341,14 +346,17 @@ def _record_row_checks(conn: duckdb.DuckDBPyConnection, report: IntakeReport) ->
     ])
 
 
-def start_load_log(conn: duckdb.DuckDBPyConnection, report: IntakeReport, cutoff: date | None) -> None:
+def start_load_log(conn: duckdb.DuckDBPyConnection, report: IntakeReport, cutoff: date | None,
+                   study_id: str | None = None) -> None:
+    """The load's row; its cutoff and study id are what dbt builds this load with (macros
+    cutoff_date and study_id)."""
     conn.execute(
         """INSERT INTO quality.load_log (load_id, started_at, cutoff_date, files_seen, files_new,
-             rows_accepted, rows_quarantined, status)
+             rows_accepted, rows_quarantined, status, study_id)
            SELECT ?, now(), ?, (SELECT count(*) FROM quality.file_manifest), ?,
-                  coalesce(sum(rows_accepted), 0), coalesce(sum(rows_quarantined), 0), 'building'
+                  coalesce(sum(rows_accepted), 0), coalesce(sum(rows_quarantined), 0), 'building', ?
            FROM quality.file_manifest WHERE load_id = ?""",
-        [report.load_id, cutoff, len(report.files), report.load_id],
+        [report.load_id, cutoff, len(report.files), study_id or None, report.load_id],
     )
 
 

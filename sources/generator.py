@@ -225,6 +225,9 @@ class Site:
         return f"{self.code}_{domain}_{export_date:%Y%m%d}.{self.ext(domain)}"
 
 
+# The STUDYID of the generated cohort's ADaM datasets (../shared/spec/adam.md §1).
+DEMO_STUDY_ID = "IGU-ITP-01"
+
 CALIBRATED_SITES = (
     Site("PKUPH", "Peking University People's Hospital", PKUPH_CONVENTION),
     Site("RJH", "Ruijin Hospital, Shanghai Jiao Tong University School of Medicine", RJH_CONVENTION),
@@ -1753,8 +1756,8 @@ def generate_cohort(home: Path, *, seed: int = 20240611, subjects: int | None = 
         plans_of = lambda s: scaled_plans(seed, r, s, per_site[s.code], n_months, cutoff)  # noqa: E731
 
     sites_file = home / "sites.yaml"
-    sites_file.write_text(yaml.safe_dump({"sites": {s.code: s.registry_entry() for s in sites}},
-                                         allow_unicode=True, sort_keys=False), encoding="utf-8")
+    registry = {"study_id": DEMO_STUDY_ID, "sites": {s.code: s.registry_entry() for s in sites}}
+    sites_file.write_text(yaml.safe_dump(registry, allow_unicode=True, sort_keys=False), encoding="utf-8")
     log = PlantLog()
     figures = Figures(r)
     identifiers: list[dict[str, object]] = []

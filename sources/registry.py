@@ -7,6 +7,9 @@ every problem is reported at once, by site and key.
 Defaults when a key is omitted: encoding utf-8, delimiter ",", decimal ".", date_format
 "%Y-%m-%d", name = the site code, no aliases, no unit aliases, no subject_id_pattern (any
 printable ASCII id without spaces).
+
+Besides `sites:`, the registry may name the study (`study_id: IGU-ITP-01`): the STUDYID of the
+ADaM datasets (../shared/spec/adam.md §1), unless the load is given another.
 """
 from __future__ import annotations
 
@@ -28,6 +31,9 @@ DELIMITERS = (",", ";", "\t")
 DECIMALS = (".", ",")
 SITE_KEYS = ("name", "encoding", "delimiter", "decimal", "date_format", "aliases", "unit_aliases",
              "subject_id_pattern")
+TOP_LEVEL_KEYS = ("sites", "study_id")
+# STUDYID travels into SAS Transport v5 files (ASCII) and into every USUBJID.
+STUDY_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,39}")
 
 
 class RegistryError(ValueError):
@@ -54,6 +60,7 @@ class SiteConfig:
 @dataclass(frozen=True)
 class SiteRegistry:
     sites: dict[str, SiteConfig]
+    study_id: str | None = None
 
     def get(self, code: str) -> SiteConfig | None:
         return self.sites.get(code)
@@ -241,9 +248,15 @@ def load_registry(path: Path | str) -> SiteRegistry:
     if not isinstance(data, dict) or not isinstance(data.get("sites"), dict) or not data["sites"]:
         raise RegistryError(f"{path} must have a 'sites:' section listing at least one site")
     problems: list[str] = []
-    unknown = [k for k in data if k != "sites"]
+    unknown = [k for k in data if k not in TOP_LEVEL_KEYS]
     if unknown:
-        problems.append(f"unknown top-level key(s) {', '.join(map(repr, unknown))} (expected only 'sites')")
+        problems.append(f"unknown top-level key(s) {', '.join(map(repr, unknown))} "
+                        f"(expected {' and '.join(map(repr, TOP_LEVEL_KEYS))})")
+    study_id = data.get("study_id")
+    if study_id is not None:
+        problem = study_id_problem(study_id)
+        if problem:
+            problems.append(f"study_id: {problem}")
     sites = {}
     for code, body in data["sites"].items():
         site = _site(code, body, problems)
@@ -251,4 +264,13 @@ def load_registry(path: Path | str) -> SiteRegistry:
             sites[site.code] = site
     if problems:
         raise RegistryError("; ".join(problems))
-    return SiteRegistry(sites)
+    return SiteRegistry(sites, study_id)
+
+
+def study_id_problem(value: object) -> str | None:
+    """Why a STUDYID cannot be used, or None. Checked wherever it is given (registry, CLI,
+    environment), so a bad one stops the load before anything is built with it."""
+    if not isinstance(value, str) or not STUDY_ID.fullmatch(value):
+        return (f"{value!r} is not a study identifier (1 to 40 ASCII letters, digits, '.', '_' "
+                "or '-', starting with a letter or digit)")
+    return None

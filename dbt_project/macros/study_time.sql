@@ -50,3 +50,18 @@
          from {{ source('quality', 'load_log') }})
     {%- endif -%}
 {%- endmacro %}
+
+
+{% macro in_exposure_band(exposure_days, band) -%}
+    {#- The exposure bands of endpoints.md §1: >= 3 months, > 6 months, >= 12 months. The
+        endpoint counts and ADSL's EXPxxFL flags both call this. -#}
+    {%- if band == '3m' -%}
+        ({{ exposure_days }} >= {{ var('exposure_3m_days') }})
+    {%- elif band == '6m' -%}
+        ({{ exposure_days }} > {{ var('exposure_6m_days') }})
+    {%- elif band == '12m' -%}
+        ({{ exposure_days }} >= {{ var('exposure_12m_days') }})
+    {%- else -%}
+        {{ exceptions.raise_compiler_error("unknown exposure band " ~ band) }}
+    {%- endif -%}
+{%- endmacro %}

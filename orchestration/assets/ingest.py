@@ -13,7 +13,7 @@ from orchestration.publishing import LoadInProgress, create_candidate, discard_c
 from orchestration.resources import WarehouseSettings
 from quality import holds, intake
 from sources.domains import DOMAINS
-from sources.registry import RegistryError, load_registry
+from sources.registry import RegistryError, load_registry, study_id_problem
 
 RAW_KEYS = {d: dg.AssetKey(["raw", d]) for d in DOMAINS}
 MANIFEST_KEY = dg.AssetKey(["quality", "file_manifest"])
@@ -65,6 +65,8 @@ def site_exports(context: dg.AssetExecutionContext, warehouse: WarehouseSettings
         registry = load_registry(warehouse.sites_file)
     except RegistryError as exc:
         raise exits.failure(f"site registry {warehouse.sites_file} is invalid: {exc}", exits.CONFIGURATION) from exc
+    if warehouse.study_id and study_id_problem(warehouse.study_id):
+        raise exits.failure(f"study id: {study_id_problem(warehouse.study_id)}", exits.CONFIGURATION)
     inbox = Path(warehouse.inbox)
     if not inbox.is_dir():
         raise exits.failure(f"the inbox {inbox} is not a folder: check --inbox (ITP_INBOX)", exits.CONFIGURATION)
@@ -108,7 +110,7 @@ def _ingest(context: dg.AssetExecutionContext, warehouse: WarehouseSettings, reg
         lab = intake.run_post_intake_checks(conn, report, home.data_docs(load_id),
                                             max_failing_share=warehouse.max_failing_share)
         fault_point("checks")
-        intake.start_load_log(conn, report, cutoff)
+        intake.start_load_log(conn, report, cutoff, warehouse.study_id or registry.study_id)
         conn.execute("CHECKPOINT")
         summary = intake.check_summary(conn, load_id)
 

@@ -9,6 +9,7 @@ from datetime import date, timedelta
 from tests.dbt.warehouse import ExportFile
 
 CUTOFF = date(2022, 6, 30)
+STUDY_ID = "TEST-ITP-01"
 TST_DAY1 = date(2021, 3, 1)
 ABC_DAY1 = date(2021, 4, 1)
 EXPORTED = date(2022, 6, 30)

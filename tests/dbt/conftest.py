@@ -8,7 +8,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from tests.dbt.cohort import ALL_FILES, CUTOFF
+from tests.dbt.cohort import ALL_FILES, CUTOFF, STUDY_ID
 from tests.dbt.warehouse import RawWarehouse, dbt_build, run_results
 
 
@@ -33,7 +33,7 @@ def built(tmp_path_factory) -> BuiltWarehouse:
     work = tmp_path_factory.mktemp("dbt")
     raw = RawWarehouse(work / "warehouse.duckdb", ALL_FILES)
     raw.write()
-    proc = dbt_build(raw.path, work, {"cutoff_date": CUTOFF.isoformat(), "load_id": "test"})
+    proc = dbt_build(raw.path, work, {"cutoff_date": CUTOFF.isoformat(), "load_id": "test", "study_id": STUDY_ID})
     if proc.returncode != 0:
         pytest.fail("dbt build failed:\n" + "\n".join((proc.stdout + proc.stderr).splitlines()[-60:]))
     return BuiltWarehouse(raw.path, work / "target", run_results(work))

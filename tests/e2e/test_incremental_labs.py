@@ -56,7 +56,9 @@ def test_a_one_site_delta_rebuilds_that_site_only_and_equals_a_full_rebuild(tmp_
     with duckdb.connect(str(published)) as conn:
         marked = conn.execute("UPDATE marts.fct_lab_result SET original_value = ? WHERE site_id IN (?, ?)",
                               [MARK, untouched, cohort.delta_site]).fetchone()[0]
-    assert marked > 0
+        marked_adlb = conn.execute("UPDATE intermediate.int_lab_results_analysed SET AVALC = ? WHERE SITEID IN (?, ?)",
+                                   [MARK, untouched, cohort.delta_site]).fetchone()[0]
+    assert marked > 0 and marked_adlb == marked
 
     bench_cohort.place(cohort, cohort.delta, home / "inbox")
     second = cli(*load, check=True)
@@ -68,6 +70,9 @@ def test_a_one_site_delta_rebuilds_that_site_only_and_equals_a_full_rebuild(tmp_
         marks = dict(conn.execute("SELECT site_id, count(*) FILTER (original_value = ?) FROM marts.fct_lab_result "
                                   "WHERE site_id IN (?, ?) GROUP BY site_id",
                                   [MARK, untouched, cohort.delta_site]).fetchall())
+        adlb_marks = dict(conn.execute("SELECT SITEID, count(*) FILTER (AVALC = ?) FROM adam.adlb "
+                                       "WHERE SITEID IN (?, ?) GROUP BY SITEID",
+                                       [MARK, untouched, cohort.delta_site]).fetchall())
     # The delta site's key changed and its rows were derived again (the mark is gone); every
     # other site kept its key and its rows, although the load's cutoff moved forward.
     assert keys_after[cohort.delta_site] != keys_before[cohort.delta_site]
@@ -75,6 +80,8 @@ def test_a_one_site_delta_rebuilds_that_site_only_and_equals_a_full_rebuild(tmp_
         {s: k for s, k in keys_before.items() if s != cohort.delta_site}
     assert marks[cohort.delta_site] == 0
     assert marks[untouched] > 0
+    assert adlb_marks[cohort.delta_site] == 0       # ADLB's rows follow, incrementally too
+    assert adlb_marks[untouched] > 0
 
     # A full rebuild of a copy of the published warehouse gives the same rows, the mark aside.
     rebuilt = tmp_path / "rebuilt" / "warehouse.duckdb"
@@ -90,6 +97,17 @@ def test_a_one_site_delta_rebuilds_that_site_only_and_equals_a_full_rebuild(tmp_
         assert _differences(conn, "fct_lab_result", mask_site=untouched) == 0
         for table in COMPARED_MARTS:
             assert _differences(conn, table, mask_site=untouched) == 0, table
+        adlb = "SELECT * REPLACE (CASE WHEN SITEID = '{0}' THEN NULL ELSE AVALC END AS AVALC) FROM {1}adam.adlb"
+        a, b = adlb.format(untouched, ""), adlb.format(untouched, "rebuilt.")
+        assert conn.execute(f"SELECT count(*) FROM (({a} EXCEPT ALL {b}) UNION ALL ({b} EXCEPT ALL {a}))").fetchone()[0] == 0
+        assert conn.execute("SELECT count(*) FROM adam.adlb").fetchone()[0] == n_rows
+
+    # A new STUDYID derives every site's ADLB rows again (incremental, no --full-refresh).
+    proc = dbt_build(rebuilt, tmp_path / "restudied", {"study_id": "NEW-STUDY"}, "--exclude-resource-type", "unit_test")
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    with duckdb.connect(str(rebuilt), read_only=True) as conn:
+        assert conn.execute("SELECT count(*), count(*) FILTER (STUDYID = 'NEW-STUDY' AND USUBJID LIKE 'NEW-STUDY-%') "
+                            "FROM adam.adlb").fetchone() == (n_rows, n_rows)
 
 
 def test_a_load_whose_dbt_spills_to_disk_publishes(tmp_path):

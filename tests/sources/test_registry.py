@@ -73,11 +73,19 @@ sites:
     ("sites:\n  BJH:\n    aliases: [x]\n", "aliases must map a domain"),
     ("sites:\n  BJH:\n  BJH:\n", "duplicate key 'BJH'"),
     ("sites:\n  BJH:\nextra: 1\n", "unknown top-level key"),
+    ("study_id: 'IGU ITP 01'\nsites:\n  BJH:\n", "is not a study identifier"),
+    ("study_id: 'IGU-试验'\nsites:\n  BJH:\n", "is not a study identifier"),
+    ("study_id: 2021\nsites:\n  BJH:\n", "is not a study identifier"),
 ])
 def test_every_bad_registry_is_refused_with_a_clear_message(tmp_path, text, expected):
     with pytest.raises(RegistryError) as refused:
         load(tmp_path, text)
     assert expected in str(refused.value)
+
+
+def test_the_registry_may_name_the_study(tmp_path):
+    assert load(tmp_path, "study_id: IGU-ITP-01\nsites:\n  BJH:\n").study_id == "IGU-ITP-01"
+    assert load(tmp_path, "sites:\n  BJH:\n").study_id is None
 
 
 def test_a_missing_registry_file_is_named(tmp_path):

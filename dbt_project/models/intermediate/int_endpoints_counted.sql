@@ -79,17 +79,17 @@ disposition_counts as (
 
     union all
     select 'exposure_ge_3m', 'all',
-        sum(case when exposure_days >= {{ var('exposure_3m_days') }} then 1 else 0 end), count(*)
+        sum(case when {{ in_exposure_band('exposure_days', '3m') }} then 1 else 0 end), count(*)
     from subjects
 
     union all
     select 'exposure_gt_6m', 'all',
-        sum(case when exposure_days > {{ var('exposure_6m_days') }} then 1 else 0 end), count(*)
+        sum(case when {{ in_exposure_band('exposure_days', '6m') }} then 1 else 0 end), count(*)
     from subjects
 
     union all
     select 'exposure_ge_12m', 'all',
-        sum(case when exposure_days >= {{ var('exposure_12m_days') }} then 1 else 0 end), count(*)
+        sum(case when {{ in_exposure_band('exposure_days', '12m') }} then 1 else 0 end), count(*)
     from subjects
 
     union all

@@ -13,17 +13,7 @@
     site_id reaches the lab rows' scan through the views (measured: a join or a subquery on
     the keys read every site's rows, and one site cost 70% of all of them). -#}
 
-{%- set site_list = none -%}
-{%- if is_incremental() and execute -%}
-    {%- set changed = run_query(
-        "select site_id from " ~ ref('int_lab_sites_keyed')
-        ~ " where build_key not in (select distinct build_key from " ~ this ~ ") order by site_id") -%}
-    {%- set quoted = [] -%}
-    {%- for site_id in changed.columns[0].values() -%}
-        {%- do quoted.append("'" ~ site_id ~ "'") -%}
-    {%- endfor -%}
-    {%- set site_list = quoted | join(', ') if quoted else 'null' -%}
-{%- endif %}
+{%- set site_list = lab_sites_to_derive(this) %}
 
 with
 

@@ -1,0 +1,96 @@
+{#- ADBLEED (BDS): WHO bleeding grades (endpoints.md §2). One row per assessment
+    (int_bleeding_assessments_timed) and, with DTYPE = MAXIMUM, one row per treated subject
+    and window with an assessment: the worst grade of the window (marts.patient_month), the
+    record the bleeding endpoint counts. adam.md lists no bleeding dataset; the reference
+    figures of endpoints.md §9 need it (docs/decisions.md, #15). -#}
+
+with
+
+assessments as (
+
+    select * from {{ ref('int_bleeding_assessments_timed') }}
+
+),
+
+patient_months as (
+
+    select * from {{ ref('patient_month') }}
+    where max_who_grade is not null
+
+),
+
+parameters as (
+
+    select * from {{ ref('adam_parameters') }}
+    where dataset = 'ADBLEED'
+
+),
+
+records as (
+
+    select
+        site_id,
+        subject_id,
+        cast(who_grade as {{ type_double() }}) as aval,
+        assessment_date as adt,
+        study_day as ady,
+        treatment_month,
+        cast(null as {{ dbt.type_string() }}) as dtype,
+        is_bleeding,
+        cast(null as {{ dbt.type_string() }}) as anl01fl,
+        source_file,
+        source_row
+
+    from assessments
+
+    union all
+
+    select
+        site_id,
+        subject_id,
+        cast(max_who_grade as {{ type_double() }}),
+        cast(null as date),
+        cast(null as {{ dbt.type_int() }}),
+        treatment_month,
+        'MAXIMUM',
+        any_bleeding,
+        case when treatment_month <= {{ var('report_months') }} then 'Y' end,
+        cast(null as {{ dbt.type_string() }}),
+        cast(null as {{ dbt.type_int() }})
+
+    from patient_months
+
+),
+
+final as (
+
+    select
+        {{ study_id() }} as STUDYID,
+        {{ usubjid('records.site_id', 'records.subject_id') }} as USUBJID,
+        records.site_id as SITEID,
+        cast(row_number() over (
+            partition by records.site_id, records.subject_id
+            order by records.treatment_month nulls last, records.dtype nulls first, records.adt,
+                records.source_file, records.source_row
+        ) as {{ dbt.type_int() }}) as ASEQ,
+        parameters.paramcd as PARAMCD,
+        parameters.param_label as PARAM,
+        parameters.paramn as PARAMN,
+        records.aval as AVAL,
+        records.adt as ADT,
+        records.ady as ADY,
+        {{ analysis_visit('records.treatment_month') }} as AVISIT,
+        records.treatment_month as AVISITN,
+        records.dtype as DTYPE,
+        'WHO grade >= 1 (any bleeding)' as CRIT1,
+        {{ sas_flag('records.is_bleeding') }} as CRIT1FL,
+        records.anl01fl as ANL01FL,
+        records.source_file as SRCFILE,
+        records.source_row as SRCROW
+
+    from records
+    cross join parameters
+
+)
+
+select * from final

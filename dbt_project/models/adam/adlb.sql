@@ -1,0 +1,8 @@
+{{ config(materialized='view') }}
+
+{#- ADLB (adam.md §2, BDS): one row per lab result of marts.fct_lab_result. The rows are
+    derived, incrementally by site, in int_lab_results_analysed; this view shows them
+    without its build key, exactly as adlb.xpt holds them. -#}
+
+select * exclude (build_key)
+from {{ ref('int_lab_results_analysed') }}

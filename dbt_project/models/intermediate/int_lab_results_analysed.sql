@@ -1,0 +1,151 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{% if is_incremental() %}delete from {{ this }} where build_key not in (select build_key from {{ ref('int_lab_sites_keyed') }}) or STUDYID is distinct from {{ study_id() }}{% endif %}"
+) }}
+
+{#- ADLB's rows (adam.md §2, BDS; adam.adlb shows them without the build key): one row per
+    lab result of marts.fct_lab_result. Baseline is the row int_lab_baselines_selected chose
+    (endpoints.md §3); BASE is the mart's baseline_value; flags and grades are the mart's,
+    empty where the mart's are.
+    Incremental by site like fct_lab_result (a registry has tens of millions of lab rows; a
+    nightly delta derives the changed sites' rows only), every value of a row depending on
+    its own site's rows: a site is derived again when its build_key changed, and every site
+    when STUDYID changed. -#}
+
+-- depends_on: {{ ref('int_lab_sites_keyed') }}
+{%- set site_list = lab_sites_to_derive(this, "STUDYID is not distinct from " ~ study_id()) %}
+
+with
+
+lab_results as (
+
+    select * from {{ ref('fct_lab_result') }}
+    {% if site_list is not none -%}
+    where site_id in ({{ site_list }})
+    {%- endif %}
+
+),
+
+baselines as (
+
+    select * from {{ ref('int_lab_baselines_selected') }}
+    {% if site_list is not none -%}
+    where site_id in ({{ site_list }})
+    {%- endif %}
+
+),
+
+parameters as (
+
+    select * from {{ ref('adam_parameters') }}
+    where dataset = 'ADLB'
+
+),
+
+lab_tests as (
+
+    select * from {{ ref('lab_tests') }}
+
+),
+
+with_baseline as (
+
+    select
+        lab_results.*,
+        baselines.source_row is not null as is_baseline_record
+
+    from lab_results
+    left join baselines
+        on lab_results.site_id = baselines.site_id
+        and lab_results.subject_id = baselines.subject_id
+        and lab_results.test_code = baselines.test_code
+        and lab_results.source_file = baselines.source_file
+        and lab_results.source_row = baselines.source_row
+
+),
+
+baseline_records as (
+
+    select
+        site_id,
+        subject_id,
+        test_code,
+        range_flag as baseline_range_flag,
+        ctcae_grade as baseline_ctcae_grade
+
+    from with_baseline
+    where is_baseline_record
+
+),
+
+final as (
+
+    select
+        ---------- identifiers
+        {{ study_id() }} as STUDYID,
+        {{ usubjid('with_baseline.site_id', 'with_baseline.subject_id') }} as USUBJID,
+        with_baseline.site_id as SITEID,
+        cast(row_number() over (
+            partition by with_baseline.site_id, with_baseline.subject_id
+            order by parameters.paramn, with_baseline.sample_date, with_baseline.source_file, with_baseline.source_row
+        ) as {{ dbt.type_int() }}) as ASEQ,
+
+        ---------- parameter
+        with_baseline.test_code as PARAMCD,
+        parameters.param_label || ' (' || lab_tests.canonical_unit || ')' as PARAM,
+        parameters.paramn as PARAMN,
+        parameters.parcat1 as PARCAT1,
+
+        ---------- value
+        with_baseline.value as AVAL,
+        case
+            when with_baseline.value_qualifier is not null
+                then with_baseline.value_qualifier || cast(with_baseline.value as {{ dbt.type_string() }})
+        end as AVALC,
+
+        ---------- timing
+        with_baseline.sample_date as ADT,
+        with_baseline.study_day as ADY,
+        {{ analysis_visit('with_baseline.treatment_month') }} as AVISIT,
+        with_baseline.treatment_month as AVISITN,
+
+        ---------- baseline and change
+        case when with_baseline.is_baseline_record then 'Y' end as ABLFL,
+        with_baseline.baseline_value as BASE,
+        case when with_baseline.treatment_month >= 1 then with_baseline.value - with_baseline.baseline_value end as CHG,
+        case
+            when with_baseline.treatment_month >= 1 and with_baseline.baseline_value <> 0
+                then 100 * (with_baseline.value - with_baseline.baseline_value) / with_baseline.baseline_value
+        end as PCHG,
+
+        ---------- reference range and toxicity
+        with_baseline.ref_low as ANRLO,
+        with_baseline.ref_high as ANRHI,
+        {{ reference_range_indicator('with_baseline.range_flag') }} as ANRIND,
+        {{ reference_range_indicator('baseline_records.baseline_range_flag') }} as BNRIND,
+        cast(with_baseline.ctcae_grade as {{ dbt.type_string() }}) as ATOXGR,
+        cast(baseline_records.baseline_ctcae_grade as {{ dbt.type_string() }}) as BTOXGR,
+        case when with_baseline.is_post_baseline then 'Y' end as ONTRTFL,
+
+        ---------- traceability
+        with_baseline.source_file as SRCFILE,
+        with_baseline.source_row as SRCROW,
+
+        ---------- incremental build
+        with_baseline.build_key
+
+    from with_baseline
+    left join parameters
+        on with_baseline.test_code = parameters.paramcd
+    left join lab_tests
+        on with_baseline.test_code = lab_tests.test_code
+    left join baseline_records
+        on with_baseline.site_id = baseline_records.site_id
+        and with_baseline.subject_id = baseline_records.subject_id
+        and with_baseline.test_code = baseline_records.test_code
+
+)
+
+select * from final
