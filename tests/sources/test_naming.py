@@ -5,7 +5,7 @@ from datetime import date
 import pytest
 
 from sources.model import ExportName, FileRefused
-from sources.naming import parse_file_name
+from sources.naming import parse_file_name, snapshot_of
 from sources.registry import SiteConfig, SiteRegistry
 
 REGISTRY = SiteRegistry({"BJH": SiteConfig("BJH", "Beijing"), "SH01": SiteConfig("SH01", "Shanghai")})
@@ -45,3 +45,18 @@ def test_bad_names_are_refused_with_the_part_that_is_wrong(name, expected):
         parse_file_name(name, REGISTRY)
     assert expected in refused.value.reason
     assert name in refused.value.reason
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("BJH_adverse_events_20210501.csv", ("BJH", "adverse_events")),
+    ("bjh_LABS_20210501.XLSX", ("BJH", "labs")),
+    ("ZZZ_labs_20210501.csv", ("ZZZ", "labs")),          # unregistered: the load refuses it
+    ("BJH_labs_20210501_again.csv", None),
+    ("BJH_labs_2021-05-01.csv", None),
+    ("BJH_lab_20210501.csv", None),
+    ("BJH_labs_20210501.txt", None),
+    ("notes.csv", None),
+])
+def test_the_snapshot_a_name_stands_for_without_the_registry(name, expected):
+    """What the inbox sensor compares besides the content (site-exports.md §1 identity)."""
+    assert snapshot_of(name) == expected
