@@ -1,7 +1,13 @@
 {#- IWG response of every post-baseline PLT sample (endpoints.md §2-§4): study days >= 2 up
     to the cutoff, against the subject's baseline PLT. A sample is "with bleeding" when an
     assessment of WHO grade >= 1 lies within bleeding_window_days before or after it. No
-    baseline = no response category (the subject is NE). -#}
+    baseline = no response category (the subject is NE).
+    A value sent with a qualifier responds only where every value it allows would (the rule of
+    endpoints.md §6 v1.1 for flags and grades, applied to response; docs/decisions.md): `<x` is
+    never a response (it allows values down to 0); `>x` compares as x, since every value it
+    allows is above x; a `<x` baseline compares as x (2·b is then below 2x), and a `>x`
+    baseline allows no certain R (2·b has no upper bound). Anything not certain is NR: a
+    response is never claimed on a value the laboratory could not measure. -#}
 
 with
 
@@ -68,7 +74,9 @@ with_context as (
         platelet_samples.study_day,
         platelet_samples.treatment_month,
         platelet_samples.value as plt,
+        platelet_samples.value_qualifier as plt_qualifier,
         baselines.baseline_value as baseline_plt,
+        baselines.baseline_value_qualifier as baseline_plt_qualifier,
         nearby_bleedings.max_who_grade_nearby,
         nearby_bleedings.source_row is not null as is_with_bleeding,
         platelet_samples.source_file,
@@ -93,9 +101,11 @@ classified as (
         case
             when with_context.baseline_plt is null then null
             when with_context.is_with_bleeding then 'NR'
+            when with_context.plt_qualifier = '<' then 'NR'
             when with_context.plt >= {{ var('cr_min_plt') }} then 'CR'
             when with_context.plt >= {{ var('r_min_plt') }}
-                and with_context.plt >= {{ var('r_min_fold') }} * with_context.baseline_plt then 'R'
+                and with_context.plt >= {{ var('r_min_fold') }} * with_context.baseline_plt
+                and with_context.baseline_plt_qualifier is distinct from '>' then 'R'
             else 'NR'
         end as response
 
