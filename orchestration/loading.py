@@ -8,7 +8,8 @@ from pathlib import Path
 
 import dagster as dg
 
-from orchestration.alerting import CLI_ALERTS_TAG, alert_failed_load, step_failure_reasons
+from orchestration.alerting import CLI_ALERTS_TAG, alert_failed_load, only_postgres_failed, step_failure_reasons
+from orchestration.assets.postgres import POSTGRES_KEY
 from orchestration.assets.publish import PUBLISHED_KEY
 from orchestration.definitions import NIGHTLY_JOB, build_definitions
 from orchestration.resources import WarehouseSettings
@@ -27,6 +28,7 @@ class LoadOutcome:
     load_id: str
     status: str                       # published | unchanged | failed
     messages: list[str] = field(default_factory=list)
+    postgres_failed: bool = False     # published to DuckDB, but PostgreSQL still serves the last load
 
     @property
     def ok(self) -> bool:
@@ -43,6 +45,11 @@ def dagster_instance(home: Path) -> dg.DagsterInstance:
     return dg.DagsterInstance.from_config(str(instance_dir))
 
 
+def _postgres_sentence(materialization: dg.AssetMaterialization) -> str:
+    meta = {k: v.value for k, v in materialization.metadata.items()}
+    return f"PostgreSQL ({meta['target']}): load {meta['load_id']} {meta['status']} ({meta['rows']:,} rows)"
+
+
 def run_load(settings: WarehouseSettings) -> LoadOutcome:
     home = Path(settings.home)
     home.mkdir(parents=True, exist_ok=True)
@@ -52,11 +59,15 @@ def run_load(settings: WarehouseSettings) -> LoadOutcome:
                                         tags={CLI_ALERTS_TAG: "true"})
     if not result.success:
         messages = step_failure_reasons(result.all_events) or ["the load failed (see the Dagster run log)"]
-        alert_failed_load(result.run_id, messages)
+        duckdb_published = only_postgres_failed(result.all_events)
+        alert_failed_load(result.run_id, messages, duckdb_published=duckdb_published)
+        if duckdb_published:
+            return LoadOutcome(result.run_id, "published", messages, postgres_failed=True)
         return LoadOutcome(result.run_id, "failed", messages)
-    published = any(e.asset_key == PUBLISHED_KEY for e in result.get_asset_materialization_events()
-                    for e in [e.event_specific_data.materialization])
-    if published:
-        return LoadOutcome(result.run_id, "published")
+    materialized = {e.event_specific_data.materialization.asset_key: e.event_specific_data.materialization
+                    for e in result.get_asset_materialization_events()}
+    if PUBLISHED_KEY in materialized:
+        postgres = materialized.get(POSTGRES_KEY)
+        return LoadOutcome(result.run_id, "published", [_postgres_sentence(postgres)] if postgres else [])
     return LoadOutcome(result.run_id, "unchanged",
                        ["no new file in the inbox and the same cutoff: the published warehouse is unchanged"])

@@ -1,0 +1,170 @@
+"""The PostgreSQL publication against a real server: what a load publishes equals the DuckDB
+warehouse row for row; publishing the live load again does nothing; a rollback can be
+published; readers never see a mix of two publications nor an error; a publication killed
+mid-copy leaves the live schemas as they were."""
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+
+import psycopg
+import pytest
+
+from orchestration.pg_publishing import PostgresPublicationError, publish_to_postgres
+from orchestration.publishing import WarehouseHome, rollback
+from tests.conftest import cli
+from tests.orchestration.homes import (CHANGED_SUBJECT, copy_home, group_members, start_load, wait_until)
+from tests.postgres.warehouse import duckdb_rows, duckdb_tables, live_load_id, pg_rows, signature_query
+
+
+def load_id_of(path) -> str:
+    import duckdb
+
+    from orchestration.pg_publishing import published_load_id
+
+    with duckdb.connect(str(path), read_only=True) as conn:
+        return published_load_id(conn)
+
+
+def test_a_load_publishes_every_table_to_postgres_equal_to_duckdb(published_loads):
+    published = published_loads.loaded.published
+    assert "PostgreSQL" in published_loads.load_output and "published" in published_loads.load_output
+    assert live_load_id(published_loads.url) == load_id_of(published)
+    tables = duckdb_tables(published)
+    assert {t.schema for t in tables} >= {"marts", "quality"}
+    for t in tables:
+        expected = duckdb_rows(published, t.schema, t.name)
+        assert pg_rows(published_loads.url, t.schema, t.name) == expected, f"{t.schema}.{t.name} differs"
+    with psycopg.connect(published_loads.url) as conn:
+        response = conn.execute("SELECT best_response FROM marts.endpoint_initial_response WHERE subject_id = %s",
+                                [CHANGED_SUBJECT]).fetchone()[0]
+        assert response == "R"  # the second load's change is what PostgreSQL serves
+        live = {s for (s,) in conn.execute("SELECT nspname FROM pg_namespace WHERE nspname LIKE '%%\\_\\_%%'")}
+        assert live == set(), "staged or retired schemas were left behind"
+
+
+def test_publishing_the_live_load_again_does_nothing(published_loads):
+    with psycopg.connect(published_loads.url) as conn:
+        before = conn.execute("SELECT count(*), (SELECT oid FROM pg_namespace WHERE nspname = 'marts') "
+                              "FROM itp_publication.history").fetchone()
+    proc = cli("publish-postgres", "--home", str(published_loads.loaded.home), "--sites",
+               str(published_loads.loaded.sites), env={"ITP_POSTGRES_URL": published_loads.url})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert "nothing to publish" in proc.stdout
+    with psycopg.connect(published_loads.url) as conn:
+        after = conn.execute("SELECT count(*), (SELECT oid FROM pg_namespace WHERE nspname = 'marts') "
+                             "FROM itp_publication.history").fetchone()
+    assert after == before  # no history row, and the live schema is the very same object
+
+
+def test_after_a_rollback_publish_postgres_serves_the_restored_warehouse(published_loads, postgres_server, tmp_path):
+    loaded = copy_home(published_loads.loaded, tmp_path / "copy")
+    url = postgres_server.create_database("rollback")
+    env = {"ITP_POSTGRES_URL": url, "ITP_SITES": str(loaded.sites)}
+    assert cli("publish-postgres", "--home", str(loaded.home), env=env).returncode == 0
+    restored = rollback(WarehouseHome(loaded.home))
+    proc = cli("publish-postgres", "--home", str(loaded.home), env=env)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert live_load_id(url) == load_id_of(restored) != load_id_of(published_loads.versions[-1])
+    assert pg_rows(url, "marts", "endpoint_initial_response") == \
+        duckdb_rows(restored, "marts", "endpoint_initial_response")
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT best_response FROM marts.endpoint_initial_response WHERE subject_id = %s",
+                            [CHANGED_SUBJECT]).fetchone()[0] == "NR"
+
+
+def test_a_reader_in_a_loop_sees_one_publication_or_the_other_never_a_mix(published_loads, postgres_server):
+    old, new = published_loads.versions[-2:]
+    url = postgres_server.create_database("readers")
+    tables = duckdb_tables(new)
+    assert {(t.schema, t.name) for t in tables} == {(t.schema, t.name) for t in duckdb_tables(old)}
+    query = signature_query(tables)
+    signatures = {}
+    for version in (old, new):
+        publish_to_postgres(version, url)
+        with psycopg.connect(url) as conn:
+            signatures[version.name] = conn.execute(query).fetchone()
+    assert len(set(signatures.values())) == 2, "the two loads must differ for a mix to be visible"
+    postgres_server.create_role("reader_analyst", "LOGIN", "IN ROLE itp_analyst")
+    reader_url = url.replace(f"{postgres_server.superuser}@", "reader_analyst@")
+
+    seen, errors, stop = [], [], threading.Event()
+
+    def read() -> None:
+        with psycopg.connect(reader_url, autocommit=True) as conn:
+            while not stop.is_set():
+                try:
+                    seen.append(conn.execute(query).fetchone())
+                except psycopg.Error as exc:
+                    errors.append(repr(exc))
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        for version in (old, new) * 3:
+            time.sleep(0.2)
+            publish_to_postgres(version, url)
+    finally:
+        time.sleep(0.2)
+        stop.set()
+        reader.join()
+    assert errors == []
+    mixes = [s for s in seen if s not in signatures.values()]
+    assert mixes == [], f"{len(mixes)} of {len(seen)} reads saw a mix of two publications"
+    assert {signatures[old.name], signatures[new.name]} <= set(seen), "the reader never saw a change"
+
+
+def test_a_publication_killed_mid_copy_leaves_the_live_schemas_unchanged(published_loads, postgres_server, tmp_path):
+    loaded = copy_home(published_loads.loaded, tmp_path / "copy")
+    old = published_loads.versions[-2]
+    url = postgres_server.create_database("killed")
+    publish_to_postgres(old, url)
+    tables = duckdb_tables(old)
+    with psycopg.connect(url) as conn:
+        before = conn.execute(signature_query(tables)).fetchone()
+
+    marker, log = tmp_path / "paused", tmp_path / "publish.log"
+    env = {"ITP_POSTGRES_URL": url, "ITP_FAULT_PAUSE_AT": "postgres_copy", "ITP_FAULT_MARKER": str(marker)}
+    proc = start_load(loaded, log, env, args=["publish-postgres", "--home", str(loaded.home)])
+    try:
+        wait_until(marker.exists, proc, "the publication's pause after its first COPY", log)
+        with psycopg.connect(url) as conn:  # the copy is under way, in the publication's transaction
+            copying = conn.execute("SELECT count(*) FROM pg_stat_activity WHERE application_name = "
+                                   "'itp-warehouse publication' AND state = 'idle in transaction'").fetchone()[0]
+        assert copying == 1
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    assert group_members(proc.pid) == {}
+
+    with psycopg.connect(url) as conn:
+        assert conn.execute(signature_query(tables)).fetchone() == before
+        assert live_load_id(url) == load_id_of(old)
+    proc = cli("publish-postgres", "--home", str(loaded.home), env={"ITP_POSTGRES_URL": url})
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert live_load_id(url) == load_id_of(loaded.published)
+
+
+def test_a_publication_that_fails_says_so_and_changes_nothing(published_loads, postgres_server):
+    url = postgres_server.create_database("failing")
+    with pytest.raises(PostgresPublicationError, match="no-such-database"):
+        publish_to_postgres(published_loads.loaded.published, url.replace("/failing?", "/no-such-database?"))
+    proc = cli("publish-postgres", "--home", str(published_loads.loaded.home),
+               env={"ITP_POSTGRES_URL": url.replace("/failing?", "/no-such-database?")})
+    assert proc.returncode == 1
+    assert "PostgreSQL publication FAILED" in proc.stderr and "no-such-database" in proc.stderr
+
+
+def test_a_load_whose_postgres_publication_fails_publishes_duckdb_and_says_so(tmp_path_factory, tmp_path):
+    from tests.orchestration.homes import add_changed_labs, first_load, initial_response
+
+    loaded = copy_home(first_load(tmp_path_factory), tmp_path / "copy")
+    add_changed_labs(loaded.inbox)
+    unreachable = f"postgresql://nobody@/warehouse?host={tmp_path}/no-server&port=5432"
+    proc = cli(*loaded.load_args(), env={"ITP_POSTGRES_URL": unreachable})
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert ": published ->" in proc.stdout
+    assert "PostgreSQL publication FAILED" in proc.stderr and "live schemas are unchanged" in proc.stderr
+    assert initial_response(loaded.published, CHANGED_SUBJECT) == "R"  # DuckDB got the load
