@@ -107,10 +107,15 @@ def published_load_id(duck: duckdb.DuckDBPyConnection) -> str:
 
 
 def published_tables(duck: duckdb.DuckDBPyConnection) -> list[PublishedTable]:
+    return duckdb_tables(duck, PUBLISHED_SCHEMAS)
+
+
+def duckdb_tables(duck: duckdb.DuckDBPyConnection, schemas: Iterable[str]) -> list[PublishedTable]:
+    """The tables (and views) of these schemas, with their columns' PostgreSQL types."""
     rows = duck.execute(
         "SELECT table_schema, table_name, column_name, data_type FROM information_schema.columns "
         "WHERE table_catalog = current_database() AND table_schema IN ? "
-        "ORDER BY table_schema, table_name, ordinal_position", [list(PUBLISHED_SCHEMAS)]).fetchall()
+        "ORDER BY table_schema, table_name, ordinal_position", [list(schemas)]).fetchall()
     columns: dict[tuple[str, str], list[tuple[str, str]]] = {}
     for schema, table, column, dtype in rows:
         columns.setdefault((schema, table), []).append((column, pg_type(dtype)))
@@ -178,8 +183,9 @@ class _CsvPipe:
         self.fifo.unlink(missing_ok=True)
 
 
-def _copy_table(cur: psycopg.Cursor, duck: duckdb.DuckDBPyConnection, table: PublishedTable,
-                staged: str, fifo: Path) -> int:
+def copy_table(cur: psycopg.Cursor, duck: duckdb.DuckDBPyConnection, table: PublishedTable,
+               staged: str, fifo: Path) -> int:
+    """CREATE TABLE staged.<name> and COPY the DuckDB table's rows into it; returns the rows."""
     target = sql.Identifier(staged, table.name)
     cur.execute(sql.SQL("CREATE TABLE {} ({})").format(target, sql.SQL(", ").join(
         sql.SQL("{} {}").format(sql.Identifier(c), sql.SQL(t)) for c, t in table.columns)))
@@ -330,7 +336,7 @@ def _publish(cur: psycopg.Cursor, duck: duckdb.DuckDBPyConnection, tables: list[
             cur.execute(sql.SQL("CREATE SCHEMA {}").format(sql.Identifier(staged)))
             in_schema = [t for t in tables if t.schema == schema]
             for table in in_schema:
-                copied = _copy_table(cur, duck, table, staged, Path(scratch) / "table.csv")
+                copied = copy_table(cur, duck, table, staged, Path(scratch) / "table.csv")
                 rows += copied
                 log(f"copied {schema}.{table.name}: {copied:,} rows")
                 fault_point(FAULT_POINT)
