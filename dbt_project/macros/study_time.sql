@@ -41,7 +41,7 @@
         cast('{{ given }}' as date)
     {%- else -%}
         (select coalesce(
-            (select arg_max(cutoff_date, started_at) from {{ source('quality', 'load_log') }}),
+            (select {{ arg_max("cutoff_date", "started_at") }} from {{ source('quality', 'load_log') }}),
             (select max(export_date) from {{ source('quality', 'file_manifest') }} where status = 'loaded')
         ))
     {%- endif -%}
