@@ -74,8 +74,9 @@ def _plain_copy(warehouse: Path, url: str, scratch: Path) -> tuple[float, int]:
 def measure_postgres(warehouse: Path, sites: Iterable[str], scratch: Path) -> PostgresResult:
     with running_server(durable=True, prefix="itp-bench-pg-") as server:
         plain_s, rows = _plain_copy(warehouse, server.create_database("plain_copy"), scratch)
+        url = server.create_database("publication")   # before the clock, as for the plain COPY
         started = time.perf_counter()
-        done = publish_to_postgres(warehouse, server.create_database("publication"), sites)
+        done = publish_to_postgres(warehouse, url, sites)
         publication_s = time.perf_counter() - started
         with psycopg.connect(server.url("publication")) as conn:
             roles = conn.execute("SELECT count(*) FROM pg_roles WHERE rolname LIKE 'itp\\_%%'").fetchone()[0]
