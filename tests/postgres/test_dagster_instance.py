@@ -1,6 +1,7 @@
 """Dagster's own bookkeeping on PostgreSQL (dagster-postgres): the nightly job runs with its
 run, event-log and schedule storage in the real server, and the CLI and Dagster's own
-commands read it back from there."""
+commands read it back from there. The load also publishes the warehouse to PostgreSQL
+(ITP_POSTGRES_URL): the step `published/postgres` of a successful load."""
 from __future__ import annotations
 
 import os
@@ -9,10 +10,12 @@ import subprocess
 import dagster as dg
 import psycopg
 
+from orchestration.alerting import POSTGRES_STEP
 from orchestration.loading import run_load
 from orchestration.resources import WarehouseSettings
 from tests.conftest import BIN, REPO
 from tests.orchestration.homes import add_changed_labs, copy_home, first_load
+from tests.postgres.warehouse import live_load_id
 
 # The URL comes from the environment, never from the file (operations.md, "Team setup").
 DAGSTER_YAML = """\
@@ -37,10 +40,14 @@ def test_the_nightly_job_runs_with_its_dagster_instance_in_postgres(tmp_path_fac
     # psycopg2 named: SQLAlchemy 2.1 takes plain postgresql:// for psycopg 3, whose server-side
     # parameters break dagster-postgres's `NOTIFY run_events, %(id)s` (docs/decisions.md, #17).
     monkeypatch.setenv("ITP_DAGSTER_PG_URL", url.replace("postgresql://", "postgresql+psycopg2://"))
-    monkeypatch.delenv("ITP_POSTGRES_URL", raising=False)
+    # The load also publishes the warehouse to PostgreSQL (another database of the server).
+    warehouse_url = postgres_server.create_database("warehouse")
+    monkeypatch.setenv("ITP_POSTGRES_URL", warehouse_url)
 
     outcome = run_load(WarehouseSettings(home=str(loaded.home), inbox=str(loaded.inbox), sites_file=str(loaded.sites)))
-    assert outcome.status == "published", outcome.messages
+    assert outcome.status == "published" and not outcome.postgres_failed, outcome.messages
+    assert any("PostgreSQL" in m and outcome.load_id in m for m in outcome.messages), outcome.messages
+    assert live_load_id(warehouse_url) == outcome.load_id
 
     with dg.DagsterInstance.get() as instance:
         assert type(instance.run_storage).__name__ == "PostgresRunStorage"
@@ -53,7 +60,7 @@ def test_the_nightly_job_runs_with_its_dagster_instance_in_postgres(tmp_path_fac
         steps = {s for (s,) in conn.execute(
             "SELECT step_key FROM event_logs WHERE run_id = %s AND dagster_event_type = 'STEP_SUCCESS'",
             [outcome.load_id])}
-        assert {"site_exports", "warehouse_dbt_models", "published__warehouse"} <= steps
+        assert {"site_exports", "warehouse_dbt_models", "published__warehouse", POSTGRES_STEP} <= steps
 
     # Schedule storage: stopping the nightly schedule (RUNNING by default) is stored there.
     env = {**os.environ, "ITP_HOME": str(loaded.home), "ITP_INBOX": str(loaded.inbox), "ITP_SITES": str(loaded.sites)}
