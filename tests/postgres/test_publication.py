@@ -74,33 +74,49 @@ def test_after_a_rollback_publish_postgres_serves_the_restored_warehouse(publish
                             [CHANGED_SUBJECT]).fetchone()[0] == "NR"
 
 
-def test_a_reader_in_a_loop_sees_one_publication_or_the_other_never_a_mix(published_loads, postgres_server):
+def test_readers_in_a_loop_see_one_publication_or_the_other_never_a_mix_nor_an_error(published_loads,
+                                                                                     postgres_server):
+    """Two readers while six publications alternate two loads: one reads every table in one
+    statement; the other reads `quality` then `marts` in two statements of one REPEATABLE READ
+    transaction (it holds quality's tables while it asks for marts': a publication that locked
+    the tables one by one would deadlock with it)."""
     old, new = published_loads.versions[-2:]
     url = postgres_server.create_database("readers")
     tables = duckdb_tables(new)
     assert {(t.schema, t.name) for t in tables} == {(t.schema, t.name) for t in duckdb_tables(old)}
-    query = signature_query(tables)
-    signatures = {}
+    whole = signature_query(tables)
+    parts = [signature_query([t for t in tables if t.schema == schema]) for schema in ("quality", "marts")]
+    expected: dict[str, set] = {"whole": set(), "parts": set()}
     for version in (old, new):
         publish_to_postgres(version, url)
         with psycopg.connect(url) as conn:
-            signatures[version.name] = conn.execute(query).fetchone()
-    assert len(set(signatures.values())) == 2, "the two loads must differ for a mix to be visible"
+            expected["whole"].add(conn.execute(whole).fetchone())
+            expected["parts"].add(tuple(conn.execute(q).fetchone() for q in parts))
+    assert len(expected["whole"]) == len(expected["parts"]) == 2, "the two loads must differ for a mix to show"
     postgres_server.create_role("reader_analyst", "LOGIN", "IN ROLE itp_analyst")
     reader_url = url.replace(f"{postgres_server.superuser}@", "reader_analyst@")
 
-    seen, errors, stop = [], [], threading.Event()
+    seen: dict[str, list] = {"whole": [], "parts": []}
+    errors: list[str] = []
+    stop = threading.Event()
 
-    def read() -> None:
-        with psycopg.connect(reader_url, autocommit=True) as conn:
+    def read(kind: str) -> None:
+        with psycopg.connect(reader_url, autocommit=kind == "whole") as conn:
+            if kind == "parts":
+                conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
             while not stop.is_set():
                 try:
-                    seen.append(conn.execute(query).fetchone())
+                    if kind == "whole":
+                        seen[kind].append(conn.execute(whole).fetchone())
+                    else:
+                        with conn.transaction():
+                            seen[kind].append(tuple(conn.execute(q).fetchone() for q in parts))
                 except psycopg.Error as exc:
-                    errors.append(repr(exc))
+                    errors.append(f"{kind}: {exc!r}")
 
-    reader = threading.Thread(target=read)
-    reader.start()
+    readers = [threading.Thread(target=read, args=(kind,)) for kind in seen]
+    for reader in readers:
+        reader.start()
     try:
         for version in (old, new) * 3:
             time.sleep(0.2)
@@ -108,11 +124,13 @@ def test_a_reader_in_a_loop_sees_one_publication_or_the_other_never_a_mix(publis
     finally:
         time.sleep(0.2)
         stop.set()
-        reader.join()
+        for reader in readers:
+            reader.join()
     assert errors == []
-    mixes = [s for s in seen if s not in signatures.values()]
-    assert mixes == [], f"{len(mixes)} of {len(seen)} reads saw a mix of two publications"
-    assert {signatures[old.name], signatures[new.name]} <= set(seen), "the reader never saw a change"
+    for kind, observed in seen.items():
+        mixes = [s for s in observed if s not in expected[kind]]
+        assert mixes == [], f"{kind}: {len(mixes)} of {len(observed)} reads saw a mix of two publications"
+        assert expected[kind] <= set(observed), f"{kind}: the reader never saw a change"
 
 
 def test_a_publication_killed_mid_copy_leaves_the_live_schemas_unchanged(published_loads, postgres_server, tmp_path):
