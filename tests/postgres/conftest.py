@@ -11,6 +11,9 @@ from tests.conftest import cli
 from tests.orchestration.homes import LoadedHome, add_changed_labs, copy_home, first_load
 
 
+URL_PASSWORD = "never-Printed-42"  # in the failing load's ITP_POSTGRES_URL: must appear nowhere
+
+
 @dataclass(frozen=True)
 class PublishedLoads:
     """A HOME with two published loads (the ops first load, then changed labs). The second was
@@ -33,7 +36,7 @@ def published_loads(tmp_path_factory, postgres_server) -> PublishedLoads:
     root = tmp_path_factory.mktemp("pg-loads")
     loaded = copy_home(first_load(tmp_path_factory), root / "copy")
     add_changed_labs(loaded.inbox)
-    unreachable = f"postgresql://nobody@/warehouse?host={root}/no-server&port=5432"
+    unreachable = f"postgresql://nobody:{URL_PASSWORD}@/warehouse?host={root}/no-server&port=5432"
     load = cli(*loaded.load_args(), env={"ITP_POSTGRES_URL": unreachable})
     url = postgres_server.create_database("loads")
     proc = cli("publish-postgres", "--home", str(loaded.home), "--sites", str(loaded.sites),

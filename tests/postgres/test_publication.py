@@ -16,7 +16,9 @@ from orchestration.pg_publishing import PostgresPublicationError, publish_to_pos
 from orchestration.publishing import WarehouseHome, rollback
 from tests.conftest import cli
 from tests.orchestration.homes import (CHANGED_SUBJECT, copy_home, group_members, start_load, wait_until)
+from tests.postgres.conftest import URL_PASSWORD
 from tests.postgres.warehouse import duckdb_rows, duckdb_tables, live_load_id, pg_rows, signature_query
+from tests.quality.test_alerts import webhook  # noqa: F401 - the real local JSON webhook fixture
 
 
 def load_id_of(path) -> str:
@@ -181,5 +183,18 @@ def test_a_load_whose_postgres_publication_fails_publishes_duckdb_and_says_so(pu
     assert ": published ->" in published_loads.load_output
     assert "PostgreSQL publication FAILED" in published_loads.load_output
     assert "live schemas are unchanged" in published_loads.load_output
+    assert URL_PASSWORD not in published_loads.load_output
     # DuckDB got the load: its version is the one publish-postgres published afterwards.
     assert initial_response(published_loads.versions[-1], CHANGED_SUBJECT) == "R"
+
+
+def test_the_alert_of_a_failed_postgres_publication_says_the_duckdb_warehouse_was_published(
+        webhook, monkeypatch):  # noqa: F811
+    from orchestration.alerting import alert_failed_load
+
+    received, port = webhook
+    monkeypatch.setenv("ITP_ALERT_URLS", f"json://127.0.0.1:{port}/hooks/itp")
+    assert alert_failed_load("L1", ["published__postgres: the PostgreSQL publication failed"], duckdb_published=True)
+    [(_, payload)] = received
+    assert payload["title"] == "itp-warehouse: load L1 published, its PostgreSQL publication FAILED"
+    assert "publish-postgres" in payload["message"] and "published__postgres" in payload["message"]
