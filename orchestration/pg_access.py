@@ -4,8 +4,8 @@ Declared in one place: the site registry names the sites (one role each); this m
 the two other roles and what each kind of role reads. Applied to every publication's fresh
 schemas before they go live, so a change of the registry takes effect with the next load.
 
-- `itp_site_<code>` (one per site): every table that has a `site_id` column, its own rows
-  only (row-level security); nothing else (a table without `site_id` mixes sites).
+- `itp_site_<code>` (one per site): every table that has a `site_id` (ADaM: `SITEID`) column,
+  its own rows only (row-level security); nothing else (a table without one mixes sites).
 - `itp_analyst`: every table, every row.
 - `itp_monitor`: the `quality` schema and `marts.safety_signal`, every row.
 - Nobody but the loader (the role of ITP_POSTGRES_URL, which owns every published table) may
@@ -24,7 +24,9 @@ from typing import Iterable
 
 from psycopg import sql
 
-SITE_COLUMN = "site_id"
+# The column that says whose patient a row is: site_id in marts and quality, SITEID in the
+# ADaM datasets (published lower-case, as every name: orchestration/pg_publishing.py).
+SITE_COLUMNS = ("site_id", "siteid")
 ANALYST_ROLE = "itp_analyst"
 MONITOR_ROLE = "itp_monitor"
 SITE_ROLE_PREFIX = "itp_site_"
@@ -40,8 +42,12 @@ class PublishedTable:
     columns: tuple[tuple[str, str], ...]  # (column, PostgreSQL type)
 
     @property
+    def site_column(self) -> str | None:
+        return next((c for c, _ in self.columns if c in SITE_COLUMNS), None)
+
+    @property
     def has_site(self) -> bool:
-        return any(c == SITE_COLUMN for c, _ in self.columns)
+        return self.site_column is not None
 
 
 @dataclass(frozen=True)
@@ -102,7 +108,7 @@ def grant_statements(plan: AccessPlan, schema: str, tables: list[PublishedTable]
             out.append(sql.SQL("GRANT SELECT ON {} TO {}").format(target, sql.SQL(", ").join(site_roles)))
             out += [sql.SQL("CREATE POLICY {} ON {} FOR SELECT TO {} USING ({} = {})").format(
                         sql.Identifier(f"own_rows_{plan.site_role(site)}"), target, role,
-                        sql.Identifier(SITE_COLUMN), sql.Literal(site))
+                        sql.Identifier(table.site_column), sql.Literal(site))
                     for site, role in zip(plan.sites, site_roles)]
     out.append(sql.SQL("GRANT USAGE ON SCHEMA {} TO {}").format(
         sql.Identifier(schema), sql.SQL(", ").join(sql.Identifier(r) for r in sorted(readers))))

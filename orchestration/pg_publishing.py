@@ -116,15 +116,18 @@ def duckdb_tables(duck: duckdb.DuckDBPyConnection, schemas: Iterable[str]) -> li
         "SELECT table_schema, table_name, column_name, data_type FROM information_schema.columns "
         "WHERE table_catalog = current_database() AND table_schema IN ? "
         "ORDER BY table_schema, table_name, ordinal_position", [list(schemas)]).fetchall()
+    # Names lower-case: unquoted names fold to lower case in PostgreSQL, so `SELECT SITEID FROM
+    # adam.adsl` works there as in DuckDB (whose names are case-insensitive anyway).
     columns: dict[tuple[str, str], list[tuple[str, str]]] = {}
     for schema, table, column, dtype in rows:
-        columns.setdefault((schema, table), []).append((column, pg_type(dtype)))
+        columns.setdefault((schema, table.lower()), []).append((column.lower(), pg_type(dtype)))
     return [PublishedTable(s, t, tuple(c)) for (s, t), c in columns.items()]
 
 
 def site_codes(duck: duckdb.DuckDBPyConnection, tables: list[PublishedTable]) -> set[str]:
     """Every site that has rows: it gets its role even if the registry no longer lists it."""
-    parts = [f'SELECT DISTINCT site_id FROM "{t.schema}"."{t.name}"' for t in tables if t.has_site]
+    parts = [f'SELECT DISTINCT CAST("{t.site_column}" AS VARCHAR) FROM "{t.schema}"."{t.name}"'
+             for t in tables if t.has_site]
     if not parts:
         return set()
     return {s for (s,) in duck.execute(" UNION ".join(parts)).fetchall() if s is not None}

@@ -68,7 +68,7 @@ def test_each_site_reads_only_its_own_rows_of_every_table_and_cannot_write(demo_
     for site in sites:
         user_url = login(postgres_server, url, f"user_{site.lower()}", AccessPlan.site_role(site))
         for t in with_site:
-            mine = duckdb_rows(published, t.schema, t.name, f"WHERE site_id = '{site}'")
+            mine = duckdb_rows(published, t.schema, t.name, f"WHERE {t.site_column} = '{site}'")
             assert rows(user_url, t.schema, t.name) == mine, f"site {site}: {t.schema}.{t.name}"
         for t in tables:
             if not t.has_site:
