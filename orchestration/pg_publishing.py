@@ -295,9 +295,12 @@ def publish_to_postgres(warehouse: Path, url: str, sites: Iterable[str] = (), *,
     except duckdb.Error as exc:
         raise PostgresPublicationError(f"cannot open {warehouse}: {exc}") from exc
     try:
-        load_id = published_load_id(duck)
-        tables = published_tables(duck)
-        plan = AccessPlan.for_sites({*sites, *site_codes(duck, tables)})
+        try:
+            load_id = published_load_id(duck)
+            tables = published_tables(duck)
+            plan = AccessPlan.for_sites({*sites, *site_codes(duck, tables)})
+        except duckdb.Error as exc:
+            raise PostgresPublicationError(f"{warehouse} is not a published warehouse: {exc}") from exc
         schemas = sorted({t.schema for t in tables})
         try:
             with psycopg.connect(url, application_name="itp-warehouse publication") as conn:
