@@ -38,6 +38,12 @@ METHOD = """\
   full load read (one read_csv per site dialect, into a DuckDB file, CHECKPOINT included; GB18030
   files re-encoded to UTF-8 copies beforehand, untimed, as DuckDB needs an extension for GB18030).
   Ratio to floor = stage time / (stage rows / floor rows per second): how many times slower per row.
+- PostgreSQL (`bench/postgres.py`): after the full load, a fresh durable server (Debian's
+  package, fsync on, Unix socket) gets the published warehouse twice. **Plain COPY**: the
+  published tables exported to CSV beforehand (untimed), then `CREATE TABLE` + `COPY FROM
+  STDIN` of those files in one transaction (timed). **Publication**: `itp-warehouse`'s own,
+  whole (DuckDB read, COPY into fresh schemas, roles, grants and row-level security per site,
+  ANALYZE, swap). The target is publication <= 2x plain COPY.
 - Timings on a shared machine vary with its load: the 1-minute load average is recorded."""
 
 
@@ -114,6 +120,15 @@ def markdown(run: BenchRun) -> str:
     lines += _table(["subjects", "lab CSV files", "rows", "seconds", "rows/s", "re-encoded"],
                     [[f"{s.subjects:,}", str(s.floor.files), _num(s.floor.rows), _num(s.floor.seconds, 2),
                       _num(s.floor.rows_per_s, 0), str(s.floor.reencoded_files)] for s in run.sizes])
+    measured_pg = [s for s in run.sizes if s.postgres]
+    if measured_pg:
+        lines += ["", f"## PostgreSQL publication (PostgreSQL {measured_pg[0].postgres.server}, of the full load's warehouse)", ""]
+        lines += _table(["subjects", "tables", "rows", "roles", "plain COPY s", "publication s", "ratio",
+                         "publication rows/s"],
+                        [[f"{s.subjects:,}", str(s.postgres.tables), _num(s.postgres.rows), str(s.postgres.roles),
+                          _num(s.postgres.plain_copy_s, 2), _num(s.postgres.publication_s, 2),
+                          f"{s.postgres.ratio:.2f}x", _num(s.postgres.rows / s.postgres.publication_s, 0)]
+                         for s in measured_pg])
     lines += ["", "Generation (not part of a load): " + "; ".join(
         f"{s.subjects:,} subjects: {s.rows_generated:,} rows in {s.generate_s:.0f} s" for s in run.sizes)]
     if run.extrapolation:

@@ -15,6 +15,7 @@ import os
 from dataclasses import dataclass, field
 
 from bench.floor import Floor
+from bench.postgres import PostgresResult
 from bench.process import MeasuredProcess
 from bench.stages import RunStages
 from bench.warehouse import LoadFacts
@@ -68,6 +69,8 @@ class SizeResult:
     generate_s: float
     floor: Floor
     loads: list[LoadResult] = field(default_factory=list)
+    postgres: PostgresResult | None = None   # publication of the full load's warehouse
+    postgres_skipped: str = ""               # why not measured
 
     def load(self, kind: str) -> LoadResult | None:
         return next((ld for ld in self.loads if ld.kind == kind), None)

@@ -21,6 +21,7 @@ from pathlib import Path
 from bench import cohort as bench_cohort
 from bench.floor import Floor, measure_floor
 from bench.machine import describe, finish, machine_name
+from bench.postgres import measure_postgres, postgres_available
 from bench.process import MeasuredProcess, run_measured
 from bench.profiling import ProfileSummary, summarise
 from bench.report import BenchRun, write
@@ -94,15 +95,20 @@ def bench_size(subjects: int, months: int, seed: int, workdir: Path,
     full = _measured_load("full", cohort, home, logs)
     floor = measure_floor(cohort, bench_cohort.lab_csv_files(cohort.full, full.facts.read_paths),
                           workdir / "scratch")
-    say(f"full load {full.proc.wall_s:.0f} s; floor {floor.seconds:.2f} s for {floor.rows:,} rows; "
-        f"delta load of site {cohort.delta_site}")
+    say(f"full load {full.proc.wall_s:.0f} s; floor {floor.seconds:.2f} s for {floor.rows:,} rows")
+    postgres, skipped = None, postgres_available() or ""
+    if not skipped:
+        postgres = measure_postgres(home / "warehouse.duckdb", cohort.registry.sites, workdir / "pg-scratch")
+        say(f"PostgreSQL publication {postgres.publication_s:.1f} s, plain COPY {postgres.plain_copy_s:.1f} s "
+            f"({postgres.ratio:.2f}x) for {postgres.rows:,} rows")
+    say(f"delta load of site {cohort.delta_site}")
     bench_cohort.place(cohort, cohort.delta, home / "inbox")
     delta = _measured_load("delta", cohort, home, logs)
     say(f"delta load {delta.proc.wall_s:.0f} s")
     loads = [full.result("full", floor), delta.result("delta", floor)]
     return SizeResult(subjects=subjects, months=months, sites=cohort.sites, delta_site=cohort.delta_site,
                       rows_generated=cohort.rows_written, generate_s=round(cohort.generate_s, 1),
-                      floor=floor, loads=loads), cohort
+                      floor=floor, loads=loads, postgres=postgres, postgres_skipped=skipped), cohort
 
 
 def profile_full_load(cohort: bench_cohort.BenchCohort, workdir: Path, subjects: int,

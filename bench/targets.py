@@ -26,6 +26,7 @@ FULL_LOAD_MAX_S = 600.0
 PEAK_RSS_MAX_MB = 4096.0
 CHECKS_MAX_FLOOR_RATIO = 3.0
 DELTA_MAX_HISTORY_RATIO = 2.0
+POSTGRES_MAX_COPY_RATIO = 2.0   # issue 17: the PostgreSQL publication within 2x a plain COPY
 
 PASS, FAIL, NOT_MEASURED = "PASS", "FAIL", "NOT MEASURED"
 RSS_STAGES = (*NEW_ROW_STAGES, "dbt")   # the two processes whose memory grows with the data
@@ -86,7 +87,7 @@ def evaluate(sizes: list[SizeResult], estimate: Extrapolation | None,
              profile: ProfileSummary | None = None) -> list[TargetResult]:
     big = next((s for s in sizes if s.subjects == REGISTRY_SUBJECTS), None)
     return [_full_load_target(big, estimate), *_rss_targets(sizes, big, estimate),
-            *_checks_targets(sizes, profile), *_delta_targets(sizes)]
+            *_checks_targets(sizes, profile), *_delta_targets(sizes), *_postgres_targets(sizes)]
 
 
 def _full_load_target(big: SizeResult | None, estimate: Extrapolation | None) -> TargetResult:
@@ -157,6 +158,21 @@ def _delta_targets(sizes: list[SizeResult]) -> list[TargetResult]:
             target, s.subjects, f"{ratio:.2f}x the {base.subjects:,}-subject delta's time", limit,
             _verdict(ratio <= DELTA_MAX_HISTORY_RATIO),
             note + f"; history {history:.0f}x the {base.subjects:,}-subject one's"))
+    return out
+
+
+def _postgres_targets(sizes: list[SizeResult]) -> list[TargetResult]:
+    target, limit = "PostgreSQL publication within 2x a plain COPY", f"<= {POSTGRES_MAX_COPY_RATIO:.0f}x"
+    out = []
+    for s in sizes:
+        pg = s.postgres
+        if pg is None:
+            out.append(TargetResult(target, s.subjects, "-", limit, NOT_MEASURED, s.postgres_skipped))
+            continue
+        out.append(TargetResult(
+            target, s.subjects, f"{pg.ratio:.2f}x", limit, _verdict(pg.ratio <= POSTGRES_MAX_COPY_RATIO),
+            f"{pg.rows:,} rows in {pg.tables} tables: publication {pg.publication_s:.1f} s, plain COPY "
+            f"{pg.plain_copy_s:.1f} s; {pg.roles} roles"))
     return out
 
 

@@ -13,6 +13,7 @@ log = logging.getLogger(__name__)
 
 # Runs started by the CLI alert by themselves; the failure sensor leaves them alone.
 CLI_ALERTS_TAG = "itp/alerts_sent_by_cli"
+POSTGRES_STEP = "published__postgres"  # the step of orchestration.assets.postgres
 
 # "dagster._core.definitions.events.Failure: <sentence>": the prefix says nothing to a monitor.
 _QUALIFIED_FAILURE = re.compile(r"^(?:\w+\.)+Failure: ")
@@ -39,15 +40,27 @@ def step_failure_reasons(events: Iterable[dg.DagsterEvent]) -> list[str]:
     return reasons
 
 
-def alert_failed_load(load_id: str, reasons: list[str]) -> bool:
+def only_postgres_failed(events: Iterable[dg.DagsterEvent]) -> bool:
+    """The run failed in the PostgreSQL publication alone: it comes after the DuckDB
+    publication, which therefore happened."""
+    failed = {e.step_key for e in events if e.is_step_failure}
+    return failed == {POSTGRES_STEP}
+
+
+def alert_failed_load(load_id: str, reasons: list[str], *, duckdb_published: bool = False) -> bool:
     from quality.alerts import Alert, send_alert
 
     urls = alert_urls()
     if not urls:
         return False
     body = "\n".join(f"- {r}" for r in reasons)
-    alert = Alert(title=f"itp-warehouse: load {load_id} FAILED, nothing published",
-                  body=f"The load {load_id} did not publish; the previous warehouse stays.\n\n{body}")
+    if duckdb_published:
+        alert = Alert(title=f"itp-warehouse: load {load_id} published, its PostgreSQL publication FAILED",
+                      body=f"The load {load_id} published the DuckDB warehouse; PostgreSQL still serves the "
+                           f"previous load (`itp-warehouse publish-postgres` retries).\n\n{body}")
+    else:
+        alert = Alert(title=f"itp-warehouse: load {load_id} FAILED, nothing published",
+                      body=f"The load {load_id} did not publish; the previous warehouse stays.\n\n{body}")
     sent = send_alert(alert, urls)
     log.info("failure alert for load %s %s", load_id, "sent" if sent else "NOT sent")
     return sent

@@ -13,7 +13,7 @@ from pathlib import Path
 import dagster as dg
 from dagster._core.definitions.unresolved_asset_job_definition import UnresolvedAssetJobDefinition as JobTarget
 
-from orchestration.alerting import CLI_ALERTS_TAG, alert_failed_load, step_failure_reasons
+from orchestration.alerting import CLI_ALERTS_TAG, alert_failed_load, only_postgres_failed, step_failure_reasons
 from orchestration.resources import WarehouseSettings
 from sources.inbox import IGNORED_FOLDERS, file_sha256
 from sources.inbox import is_os_clutter
@@ -202,7 +202,9 @@ def failure_sensor(job: JobTarget) -> dg.SensorDefinition:
     def _sensor(context: dg.RunFailureSensorContext):
         if context.dagster_run.tags.get(CLI_ALERTS_TAG):
             return
-        reasons = step_failure_reasons(context.get_step_failure_events())
-        alert_failed_load(context.dagster_run.run_id, reasons or [context.failure_event.message or "the load failed"])
+        failures = context.get_step_failure_events()
+        alert_failed_load(context.dagster_run.run_id,
+                          step_failure_reasons(failures) or [context.failure_event.message or "the load failed"],
+                          duckdb_published=only_postgres_failed(failures))
 
     return _sensor

@@ -40,6 +40,12 @@ def _load(settings, verbose: bool = False) -> int:
               "changed.", file=sys.stderr)
         return outcome.exit_code
     print(f"load {outcome.load_id}: {outcome.status} -> {Path(settings.home) / 'warehouse.duckdb'}")
+    if outcome.postgres_failed:
+        print(f"load {outcome.load_id}: the PostgreSQL publication FAILED; PostgreSQL still serves the "
+              "previous load (retry with `itp-warehouse publish-postgres`).", file=sys.stderr)
+        from orchestration import exits
+
+        return exits.SERVING
     return 0
 
 
@@ -108,6 +114,36 @@ def cmd_rollback(args: argparse.Namespace) -> int:
         print(f"rollback impossible: {exc}", file=sys.stderr)
         return 1
     print(f"published warehouse restored to {restored.name}")
+    return 0
+
+
+def cmd_publish_postgres(args: argparse.Namespace) -> int:
+    from orchestration.pg_publishing import (POSTGRES_URL_ENV, PostgresPublicationError, postgres_url,
+                                             publish_to_postgres)
+    from orchestration import exits
+    from sources.registry import RegistryError, load_registry
+
+    home = args.home.resolve()
+    url = postgres_url()
+    if url is None:
+        print(f"{POSTGRES_URL_ENV} is not set: where should the warehouse be published?", file=sys.stderr)
+        return exits.CONFIGURATION
+    published = home / "warehouse.duckdb"
+    if not published.exists():
+        print(f"no published warehouse at {published}", file=sys.stderr)
+        return 1
+    sites_file = args.sites or Path(os.environ.get("ITP_SITES", home / "sites.yaml"))
+    try:
+        sites = load_registry(sites_file).sites if args.sites or sites_file.exists() else {}
+    except RegistryError as exc:
+        print(f"site registry {sites_file} is invalid: {exc}", file=sys.stderr)
+        return exits.CONFIGURATION
+    try:
+        done = publish_to_postgres(published, url, sites, log=print if args.verbose else lambda _: None)
+    except PostgresPublicationError as exc:
+        print(f"PostgreSQL publication FAILED, its live schemas are unchanged: {exc}", file=sys.stderr)
+        return exits.SERVING
+    print(done.sentence())
     return 0
 
 
@@ -216,6 +252,15 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("rollback", help="publish again the previous warehouse version")
     p.add_argument("--home", type=Path, required=True)
     p.set_defaults(func=cmd_rollback)
+
+    p = sub.add_parser("publish-postgres",
+                       help="publish the published warehouse (also after a rollback) to PostgreSQL (ITP_POSTGRES_URL)")
+    p.add_argument("--home", type=Path, required=True)
+    p.add_argument("--sites", type=Path,
+                   help="site registry: one role per site (default $ITP_SITES, else HOME/sites.yaml if present; "
+                        "sites with rows get their role anyway)")
+    p.add_argument("--verbose", action="store_true", help="say each table as it is copied")
+    p.set_defaults(func=cmd_publish_postgres)
 
     p = sub.add_parser("status", help="last loads, what they published, open queries, failed checks")
     p.add_argument("--home", type=Path, required=True)

@@ -18,6 +18,7 @@ CONFIGURATION = 3   # the site registry is invalid, the inbox is not a folder
 BUSY = 4            # another load is running on this HOME
 FAULT = 5           # an operational fault: permissions, full disk, I/O error, lost lock
 INTERNAL = 6        # an unexpected error (a bug): run with --verbose and send the output
+SERVING = 7         # DuckDB published, but the PostgreSQL publication failed (it serves the last load)
 
 EXIT_CODE_KEY = "exit_code"
 

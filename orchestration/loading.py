@@ -9,7 +9,8 @@ from pathlib import Path
 import dagster as dg
 
 from orchestration import exits
-from orchestration.alerting import CLI_ALERTS_TAG, alert_failed_load, step_failure_reasons
+from orchestration.alerting import CLI_ALERTS_TAG, alert_failed_load, only_postgres_failed, step_failure_reasons
+from orchestration.assets.postgres import POSTGRES_KEY
 from orchestration.assets.publish import PUBLISHED_KEY
 from orchestration.definitions import NIGHTLY_JOB, build_definitions
 from orchestration.publishing import WarehouseHome, discard_candidate
@@ -30,6 +31,7 @@ class LoadOutcome:
     status: str                       # published | unchanged | failed
     messages: list[str] = field(default_factory=list)
     exit_code: int = exits.OK
+    postgres_failed: bool = False     # published to DuckDB, but PostgreSQL still serves the last load
 
     @property
     def ok(self) -> bool:
@@ -53,6 +55,11 @@ def _run_config(verbose: bool) -> dict:
     return {"loggers": {"console": {"config": {"log_level": "DEBUG" if verbose else "CRITICAL"}}}}
 
 
+def _postgres_sentence(materialization: dg.AssetMaterialization) -> str:
+    meta = {k: v.value for k, v in materialization.metadata.items()}
+    return f"PostgreSQL ({meta['target']}): load {meta['load_id']} {meta['status']} ({meta['rows']:,} rows)"
+
+
 def run_load(settings: WarehouseSettings, verbose: bool = False) -> LoadOutcome:
     home = Path(settings.home)
     home.mkdir(parents=True, exist_ok=True)
@@ -63,11 +70,15 @@ def run_load(settings: WarehouseSettings, verbose: bool = False) -> LoadOutcome:
     if not result.success:
         discard_candidate(WarehouseHome(home), result.run_id)   # a rejected one was moved aside already
         messages = step_failure_reasons(result.all_events) or ["the load failed (see the Dagster run log)"]
-        alert_failed_load(result.run_id, messages)
+        duckdb_published = only_postgres_failed(result.all_events)
+        alert_failed_load(result.run_id, messages, duckdb_published=duckdb_published)
+        if duckdb_published:
+            return LoadOutcome(result.run_id, "published", messages, postgres_failed=True)
         return LoadOutcome(result.run_id, "failed", messages, exits.exit_code_of(result.all_events))
-    published = any(e.asset_key == PUBLISHED_KEY for e in result.get_asset_materialization_events()
-                    for e in [e.event_specific_data.materialization])
-    if published:
-        return LoadOutcome(result.run_id, "published")
+    materialized = {e.event_specific_data.materialization.asset_key: e.event_specific_data.materialization
+                    for e in result.get_asset_materialization_events()}
+    if PUBLISHED_KEY in materialized:
+        postgres = materialized.get(POSTGRES_KEY)
+        return LoadOutcome(result.run_id, "published", [_postgres_sentence(postgres)] if postgres else [])
     return LoadOutcome(result.run_id, "unchanged",
                        ["no new file in the inbox and the same cutoff: the published warehouse is unchanged"])

@@ -58,3 +58,13 @@ def demo_home(tmp_path_factory) -> Path:
         pytest.fail("itp-warehouse demo failed:\n" + "\n".join((proc.stdout + proc.stderr).splitlines()[-40:]))
     (home / "demo_stdout.txt").write_text(proc.stdout)
     return home
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """One real PostgreSQL server per test session (Debian's package, Unix socket only, run as
+    the `postgres` user when the tests run as root); tests make their own databases in it."""
+    from tests.postgres_server import running_server
+
+    with running_server() as server:
+        yield server

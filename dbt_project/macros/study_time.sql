@@ -44,7 +44,7 @@
         cast('{{ given }}' as date)
     {%- else -%}
         (select case
-            when count(*) = 0 then error('no cutoff: quality.load_log has no load and no --vars cutoff_date was given')
+            when count(*) = 0 then {{ raise_error("'no cutoff: quality.load_log has no load and no --vars cutoff_date was given'") }}
             else (select cutoff_date from {{ source('quality', 'load_log') }} order by started_at desc limit 1)
          end
          from {{ source('quality', 'load_log') }})

@@ -56,6 +56,12 @@ def test_bench_writes_every_stage_of_the_full_and_delta_loads(tmp_path):
     assert targets[("full load within 10 min", 100_000)] == "NOT MEASURED"
     for target in ("peak RSS within 4 GB", "checks within 3x the DuckDB floor"):
         assert targets[(target, 50)] in ("PASS", "FAIL")
+    # The PostgreSQL publication of the full load's warehouse, against a plain COPY of its rows.
+    pg = size["postgres"]
+    assert pg["rows"] > 0 and pg["tables"] >= 12 and pg["roles"] == 3 + 2
+    assert pg["plain_copy_s"] > 0 and pg["publication_s"] > 0
+    assert targets[("PostgreSQL publication within 2x a plain COPY", 50)] in ("PASS", "FAIL")
+    assert "## PostgreSQL publication" in md_file.read_text()
     # One size: its delta is the reference a larger size's delta would be judged against.
     assert targets[("delta in proportion to its new files", 50)] == "NOT MEASURED"
 

@@ -79,11 +79,12 @@ class RawWarehouse:
         )
 
 
-def dbt_build(warehouse: Path, work_dir: Path, dbt_vars: dict[str, str] | None, *args: str) -> subprocess.CompletedProcess:
+def dbt_build(warehouse: Path, work_dir: Path, dbt_vars: dict[str, str] | None, *args: str,
+              env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     """One real `dbt build`; target and log paths stay inside work_dir so concurrent runs
     never share artefacts. Without dbt_vars the models take the cutoff from the warehouse's
-    quality.load_log, as in a load."""
-    env = {**os.environ, "DO_NOT_TRACK": "1", "ITP_WAREHOUSE_PATH": str(warehouse)}
+    quality.load_log, as in a load. `env`: more variables (the postgres target's PG*)."""
+    env = {**os.environ, "DO_NOT_TRACK": "1", "ITP_WAREHOUSE_PATH": str(warehouse), **(env or {})}
     return subprocess.run(
         [str(DBT), "build", "--profiles-dir", str(DBT_PROJECT_DIR), "--project-dir", str(DBT_PROJECT_DIR),
          "--target-path", str(work_dir / "target"), "--log-path", str(work_dir / "logs"),

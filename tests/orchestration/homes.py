@@ -124,14 +124,16 @@ def endpoint_figures(published: Path) -> tuple[int, int]:
     return int(count), int(total)
 
 
-def start_load(loaded: LoadedHome, log: Path, env: dict[str, str] | None = None) -> subprocess.Popen:
-    """`itp-warehouse load` in its own process group (so the whole tree, dbt included, can be
-    killed at once), output to a file (a pipe nobody reads would block the load)."""
+def start_load(loaded: LoadedHome, log: Path, env: dict[str, str] | None = None,
+               args: list[str] | None = None) -> subprocess.Popen:
+    """`itp-warehouse load` (or the command of `args`) in its own process group (so the whole
+    tree, dbt included, can be killed at once), output to a file (a pipe nobody reads would
+    block the load)."""
     full_env = {**os.environ, **(env or {})}
     full_env.pop("DAGSTER_HOME", None)
     exe = shutil.which("itp-warehouse", path=str(BIN)) or str(BIN / "itp-warehouse")
     with open(log, "wb") as out:
-        return subprocess.Popen([exe, *loaded.load_args()], cwd=REPO, env=full_env, stdout=out,
+        return subprocess.Popen([exe, *(args or loaded.load_args())], cwd=REPO, env=full_env, stdout=out,
                                 stderr=subprocess.STDOUT, start_new_session=True)
 
 

@@ -1,0 +1,37 @@
+{#- SQL that differs between engines, behind adapter.dispatch: the models call these macros and
+    each engine gets its own spelling. duckdb__ is what the warehouse runs; default__ is
+    standard SQL that PostgreSQL runs (tests/dbt/test_postgres_build.py builds every model
+    there and compares the marts). An engine of tomorrow (Spark, Trino) adds its own
+    <adapter>__ version here; docs/architecture.md lists these macros. -#}
+
+{% macro arg_max(value, ordering) -%}
+    {{ return(adapter.dispatch('arg_max')(value, ordering)) }}
+{%- endmacro %}
+
+{% macro duckdb__arg_max(value, ordering) -%}
+    arg_max({{ value }}, {{ ordering }})
+{%- endmacro %}
+
+{% macro default__arg_max(value, ordering) -%}
+    {#- The value of the row with the largest ordering (rows whose ordering is null ignored, as
+        DuckDB's arg_max does). -#}
+    (array_agg({{ value }} order by {{ ordering }} desc) filter (where {{ ordering }} is not null))[1]
+{%- endmacro %}
+
+
+{% macro raise_error(message) -%}
+    {#- An expression that stops the query with `message` (a SQL string literal) when it is
+        evaluated: in a CASE branch, only when that branch is taken. -#}
+    {{ return(adapter.dispatch('raise_error')(message)) }}
+{%- endmacro %}
+
+{% macro duckdb__raise_error(message) -%}
+    error({{ message }})
+{%- endmacro %}
+
+{% macro default__raise_error(message) -%}
+    {#- Standard SQL has no error(): a cast of the message to a date fails with the message in
+        its text. current_timestamp keeps the planner from folding it as a constant (which
+        PostgreSQL would do, raising it even when the branch is never taken). -#}
+    cast({{ message }} || ' ' || cast(current_timestamp as varchar) as date)
+{%- endmacro %}
