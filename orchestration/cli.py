@@ -139,7 +139,7 @@ def cmd_publish_postgres(args: argparse.Namespace) -> int:
         print(f"site registry {sites_file} is invalid: {exc}", file=sys.stderr)
         return exits.CONFIGURATION
     try:
-        done = publish_to_postgres(published, url, sites, log=print if args.verbose else lambda _: None)
+        done = publish_to_postgres(published, url, sites, log=print if _verbose(args) else lambda _: None)
     except PostgresPublicationError as exc:
         print(f"PostgreSQL publication FAILED, its live schemas are unchanged: {exc}", file=sys.stderr)
         return exits.SERVING
@@ -259,7 +259,6 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sites", type=Path,
                    help="site registry: one role per site (default $ITP_SITES, else HOME/sites.yaml if present; "
                         "sites with rows get their role anyway)")
-    p.add_argument("--verbose", action="store_true", help="say each table as it is copied")
     p.set_defaults(func=cmd_publish_postgres)
 
     p = sub.add_parser("status", help="last loads, what they published, open queries, failed checks")

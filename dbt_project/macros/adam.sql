@@ -10,7 +10,7 @@
     {%- if given -%}
         cast('{{ given }}' as {{ dbt.type_string() }})
     {%- else -%}
-        (select arg_max(study_id, started_at) from {{ source('quality', 'load_log') }})
+        (select {{ arg_max("study_id", "started_at") }} from {{ source('quality', 'load_log') }})
     {%- endif -%}
 {%- endmacro %}
 

@@ -35,3 +35,28 @@
         PostgreSQL would do, raising it even when the branch is never taken). -#}
     cast({{ message }} || ' ' || cast(current_timestamp as varchar) as date)
 {%- endmacro %}
+
+
+{% macro star_except(relation, excluded) -%}
+    {#- Every column of `relation` but the `excluded` ones (a select list). -#}
+    {{ return(adapter.dispatch('star_except')(relation, excluded)) }}
+{%- endmacro %}
+
+{% macro duckdb__star_except(relation, excluded) -%}
+    * exclude ({{ excluded | join(', ') }})
+{%- endmacro %}
+
+{% macro default__star_except(relation, excluded) -%}
+    {#- Standard SQL has no EXCLUDE: the relation's columns, read from the database when the
+        model runs (the relation is built before it; at parse time the list is not needed). -#}
+    {%- if not execute -%}
+        *
+    {%- else -%}
+        {%- set skip = excluded | map('lower') | list -%}
+        {%- set names = [] -%}
+        {%- for column in adapter.get_columns_in_relation(relation) -%}
+            {%- if column.name | lower not in skip -%}{%- do names.append(column.quoted) -%}{%- endif -%}
+        {%- endfor -%}
+        {{ names | join(', ') }}
+    {%- endif -%}
+{%- endmacro %}

@@ -4,5 +4,5 @@
     derived, incrementally by site, in int_lab_results_analysed; this view shows them
     without its build key, exactly as adlb.xpt holds them. -#}
 
-select * exclude (build_key)
+select {{ star_except(ref('int_lab_results_analysed'), ['build_key']) }}
 from {{ ref('int_lab_results_analysed') }}
