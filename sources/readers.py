@@ -120,15 +120,35 @@ def _raw_lines(fh: BinaryIO) -> Iterator[bytes]:
     encodings: neither byte occurs inside a UTF-8 or GB18030 character. A line is read whole,
     so a file without line breaks is refused past a limit."""
     cr_only: bool | None = None
+    number, quoted = 0, False
     while raw := fh.readline(MAX_LINE_BYTES + 1):
         if len(raw) > MAX_LINE_BYTES:
             raise FileRefused(_too_long())
         if cr_only is None:
             cr_only = _is_cr_only(raw)
         if cr_only:
-            yield from (part for part in _LONE_CR.split(raw) if part)
+            for part in _LONE_CR.split(raw):
+                if part:
+                    number += 1
+                    quoted = _check_cr_only_line(part, number, quoted)
+                    yield part
         else:
             yield raw
+
+
+def _check_cr_only_line(part: bytes, number: int, quoted: bool) -> bool:
+    """In a CR-only file a LF is no line break, but the csv module ends a row at it: a LF outside
+    quotes would silently split a row in two (the mirror of a stray CR in an ordinary file).
+    Returns whether a quoted value is still open at the end of the line."""
+    if b"\n" not in part:
+        return quoted ^ (part.count(b'"') % 2 == 1)
+    for byte in part:
+        if byte == 0x22:
+            quoted = not quoted
+        elif byte == 0x0A and not quoted:
+            raise FileRefused(f"line {number} has a line-break character (LF) inside a value that is not in quotes "
+                              "(the file's lines end in CR only): remove it, or put the value in quotes")
+    return quoted
 
 
 def _is_utf8_text(fh: BinaryIO) -> bool:

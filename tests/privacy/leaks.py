@@ -6,15 +6,21 @@ so an empty result means "not there", not "the search did not look".
 """
 from __future__ import annotations
 
+import contextlib
+import hashlib
 import re
+import sqlite3
 from pathlib import Path
 
 import duckdb
 
 from sources import identifiers
 
-# Digests (sha256, md5) and run ids are hex: a run of their digits can look like a phone number.
-_HEX_TOKENS = re.compile(r"\b[0-9a-fA-F]{32,}\b|\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
+# Digests (sha256, md5) and run ids are hex, and times carry long decimal fractions: a run of
+# their digits can look like a phone number.
+_HEX_TOKENS = re.compile(r"\b[0-9a-fA-F]{32,}\b|\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b"
+                         r"|(?<=[0-9])\.[0-9]+")
+DATABASE_SUFFIXES = (".duckdb", ".db", ".wal", ".db-wal", ".db-shm", ".db-journal")
 _CANDIDATE_SQL = r"[0-9]{11}|[0-9][ -]?[0-9]{3}[ -]?[0-9]{4}[ -]?[0-9]{4}|@"
 
 
@@ -66,15 +72,48 @@ def database_pattern_hits(path: Path) -> list[tuple[str, str]]:
     return hits
 
 
-def file_pattern_hits(root: Path) -> list[tuple[str, str]]:
-    """(file relative to root, what) for every identifier pattern in the bytes of every file
-    under root (logs, run storage, databases' pages), read as UTF-8 where it is text."""
+def sqlite_pattern_hits(path: Path) -> list[tuple[str, str]]:
+    """(table.column, what) for every identifier pattern in a text value of a SQLite database
+    (Dagster's run and event storage), value by value: bytes packed side by side in its pages
+    would join digits of different values."""
+    hits = []
+    with contextlib.closing(sqlite3.connect(f"file:{path}?mode=ro", uri=True)) as conn:
+        for (table,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall():
+            columns = [row[1] for row in conn.execute(f'PRAGMA table_info("{table}")')]
+            for column in columns:
+                for (value,) in conn.execute(f'SELECT DISTINCT "{column}" FROM "{table}"'):
+                    if isinstance(value, bytes):
+                        value = value.decode("utf-8", errors="replace")
+                    if isinstance(value, str):
+                        hits += [(f"{table}.{column}", found) for found in identifiers_in(value)]
+    return hits
+
+
+def _digests(folder: Path) -> set[str]:
+    return {hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.rglob("*") if p.is_file()}
+
+
+def file_pattern_hits(root: Path, copied_from: list[Path] = ()) -> list[tuple[str, str]]:
+    """(file relative to root, what) for every identifier pattern in every file under root:
+    DuckDB files table by table (`database_pattern_hits`), SQLite files value by value, any
+    other file (logs, Data Docs pages) as UTF-8 text. Files identical to one under a folder of
+    `copied_from` (a library's static assets, such as the fonts Great Expectations copies into
+    its Data Docs, whose metadata hold their authors' addresses) are not data and are skipped."""
+    shipped = set().union(*(_digests(f) for f in copied_from)) if copied_from else set()
     hits = []
     for path in sorted(root.rglob("*")):
         if path.is_symlink() or not path.is_file():
             continue
-        text = path.read_bytes().decode("utf-8", errors="replace")
-        hits += [(path.relative_to(root).as_posix(), found) for found in identifiers_in(text)]
+        name = path.relative_to(root).as_posix()
+        if path.suffix == ".duckdb":
+            hits += [(f"{name}: {where}", found) for where, found in database_pattern_hits(path)]
+        elif path.name.endswith(DATABASE_SUFFIXES):
+            if path.read_bytes()[:16] == b"SQLite format 3\x00":
+                hits += [(f"{name}: {where}", found) for where, found in sqlite_pattern_hits(path)]
+        else:
+            data = path.read_bytes()
+            if hashlib.sha256(data).hexdigest() not in shipped:
+                hits += [(name, found) for found in identifiers_in(data.decode("utf-8", errors="replace"))]
     return hits
 
 

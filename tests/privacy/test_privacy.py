@@ -112,7 +112,7 @@ def test_the_pattern_search_finds_identifiers_where_they_are(loads):
 def test_no_identifier_pattern_in_any_stored_text_under_home(loads):
     """Not only the cohort's known values: nothing of the form of a resident ID, a mobile number
     or an e-mail in any table of any warehouse file under HOME (published, kept versions,
-    rejected candidates), nor in any file's bytes (logs, run storage, database pages)."""
+    rejected candidates), in Dagster's run storage, nor in any other file (logs, Data Docs)."""
     databases = sorted(loads.home.rglob("*.duckdb"))
     assert any(p.parent.name == "versions" for p in databases)
     for database in databases:
@@ -121,7 +121,10 @@ def test_no_identifier_pattern_in_any_stored_text_under_home(loads):
         masked = conn.execute("SELECT count(*) FROM quality.quarantine WHERE raw_record LIKE '%[masked resident ID "
                               "number]%' AND raw_record LIKE '%[masked mobile phone number]%'").fetchone()[0]
     assert masked == 1   # the shifted row is there, masked
-    assert file_pattern_hits(loads.home) == []
+    import great_expectations
+
+    assets = Path(great_expectations.__file__).parent / "render" / "view" / "static"
+    assert file_pattern_hits(loads.home, copied_from=[assets]) == []
 
 
 def test_no_identifier_on_the_command_line(loads):

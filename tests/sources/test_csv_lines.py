@@ -46,6 +46,8 @@ def test_block_reader_equals_line_reader(monkeypatch, pieces, encoding, block_by
     (b"h;x\n1;2\n\xef\xbb\xbfh;x\n", "byte-order mark"),
     (b"h;x\n1;2\n3;\xff\n", "line 3"),
     (b"h;x\r1;2\r", None),                                               # CR-only: the reference path
+    (b"h;x\r1\n2;3\r", "line 2 has a line-break character (LF) inside a value that is not in quotes"),
+    (b'h;x\r"1\n2";3\r', None),                                          # a quoted LF is text
 ])
 def test_examples_with_the_default_block(data, expect):
     fast, reference = both(data, "utf-8", readers.BLOCK_BYTES)
