@@ -15,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 
-from quality import check_results, holds, prefetch, quarantine, schemas, site_queries
+from quality import check_results, holds, native_intake, prefetch, quarantine, schemas, site_queries
 from sources import manifest
 from sources.bounds import ReadLimits
 from sources.manifest import ManifestEntry
@@ -119,11 +119,19 @@ def _insert_rows(conn: duckdb.DuckDBPyConnection, domain: str, rows) -> None:
 
 
 def _load_file(conn, f: InboxFile, name: ExportName, registry: SiteRegistry, out: ManifestEntry,
-               load_id: str, read_ahead: prefetch.FileRead | None, limits: ReadLimits | None) -> str | None:
-    """Read (or take what a worker read ahead), check and store one file inside one
-    transaction: all of it or none of it. Returns why the file looks cut short (or None)."""
+               load_id: str, read_ahead: prefetch.FileRead | None, limits: ReadLimits | None,
+               native: bool = False) -> str | None:
+    """Read (natively, or take what a worker read ahead, or read it here), check and store one
+    file inside one transaction: all of it or none of it. Returns why the file looks cut short
+    (or None)."""
     reader = None
-    if read_ahead is None:
+    cut_short = None
+    natively = (native_intake.read_native(conn, f, name, registry.get(name.site), limits)
+                if native and read_ahead is None and native_intake.may_read(name) else None)
+    if natively is not None:   # a plain CSV: its lines all end, so it is never cut short
+        out.dropped_columns = natively.dropped_columns
+        chunks = natively.chunks
+    elif read_ahead is None:
         reader = open_export(f, name, registry.get(name.site), limits=limits)
         out.dropped_columns = list(reader.dropped_columns)
         chunks: Iterable[prefetch.CheckedChunk] = prefetch.checked_chunks(reader, name)
@@ -134,19 +142,20 @@ def _load_file(conn, f: InboxFile, name: ExportName, registry: SiteRegistry, out
     else:
         out.dropped_columns = read_ahead.dropped_columns
         chunks = read_ahead.chunks
+        cut_short = read_ahead.cut_short
     for chunk in chunks:
         _insert_rows(conn, name.domain, chunk.accepted)
         quarantine.write_errors(conn, file_name=f.rel_path, sha256=f.sha256, domain=name.domain,
                                 site_id=name.site, errors=chunk.errors, load_id=load_id)
         out.rows_read += chunk.rows_read
-        out.rows_accepted += len(chunk.accepted)
+        out.rows_accepted += len(chunk.accepted) + chunk.stored
         out.rows_quarantined += len({e.source_row for e in chunk.errors})
     dup_keys = schemas.check_snapshot(conn, name.domain, f.sha256)
     if len(dup_keys):
         moved = quarantine.move_to_quarantine(conn, name.domain, dup_keys, load_id)
         out.rows_accepted -= moved
         out.rows_quarantined += moved
-    return reader.cut_short if reader is not None else read_ahead.cut_short
+    return reader.cut_short if reader is not None else cut_short
 
 
 def _hold_at_arrival(conn, name: ExportName, out: ManifestEntry, cut_short: str | None,
@@ -178,32 +187,35 @@ def _read_plan(ordered: list[tuple[InboxFile, ExportName | FileRefused]], known:
 
 def ingest_inbox(conn: duckdb.DuckDBPyConnection, inbox: Path, registry: SiteRegistry,
                  load_id: str, loaded_at: datetime, workers: int | None = None, *,
-                 max_deleted_share: float = 0.2, limits: ReadLimits | None = None) -> IntakeReport:
+                 max_deleted_share: float = 0.2, limits: ReadLimits | None = None,
+                 native: bool = True) -> IntakeReport:
     """Load every file of the inbox that the manifest has not seen yet.
 
-    `workers` processes read files ahead (quality.prefetch); None: as many as there are cores
-    (up to 4) when the new files are large enough to repay starting them, else none.
+    `native`: plain CSV files are read by DuckDB (quality.native_intake; the same outcome as the
+    Python reader's, which reads every other file); False reads every file the Python way.
+    `workers` processes read the other files ahead (quality.prefetch); None: as many as there
+    are cores (up to 4) when those files are large enough to repay starting them, else none.
     `max_deleted_share`: a new snapshot deleting more of the current one is held;
     `limits`: the bounds of reading one file (sources.bounds)."""
     files, unreadable = discover(inbox)
     reopened = manifest.reopen_stale_duplicates(conn, {(f.rel_path, f.sha256) for f in files})
     known = manifest.known_files(conn)
     ordered = _order(files, registry, loaded_at.date())
-    plan = _read_plan(ordered, known, registry)
+    plan = [p for p in _read_plan(ordered, known, registry) if not (native and native_intake.may_read(p[1]))]
     if workers is None:
         big = sum(f.size for f, _, _ in plan) >= prefetch.PARALLEL_MIN_BYTES
         workers = prefetch.default_workers() if big and prefetch.default_workers() > 1 else 0
     ahead = prefetch.Prefetcher(plan, workers, limits)
     try:
         return _ingest(conn, ordered, unreadable, known, registry, load_id, loaded_at, ahead,
-                       max_deleted_share, limits, reopened)
+                       max_deleted_share, limits, reopened, native)
     finally:
         ahead.close()
 
 
 def _ingest(conn, ordered, unreadable, known: manifest.KnownFiles, registry: SiteRegistry, load_id: str,
             loaded_at: datetime, ahead: prefetch.Prefetcher, max_deleted_share: float,
-            limits: ReadLimits | None, reopened: dict[str, str]) -> IntakeReport:
+            limits: ReadLimits | None, reopened: dict[str, str], native: bool = False) -> IntakeReport:
     outcomes: list[ManifestEntry] = []
 
     def record(out: ManifestEntry, name: ExportName | None) -> None:
@@ -240,7 +252,7 @@ def _ingest(conn, ordered, unreadable, known: manifest.KnownFiles, registry: Sit
                           f"({current}); kept in history, not used")
         conn.execute("BEGIN TRANSACTION")
         try:
-            cut_short = _load_file(conn, f, name, registry, out, load_id, ahead.take(f), limits)
+            cut_short = _load_file(conn, f, name, registry, out, load_id, ahead.take(f), limits, native)
             _hold_at_arrival(conn, name, out, cut_short, max_deleted_share)
         except FileRefused as refused:
             conn.execute("ROLLBACK")

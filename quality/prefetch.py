@@ -44,6 +44,7 @@ class CheckedChunk:
     accepted: pd.DataFrame       # rows that passed the row checks, ready for raw.<domain>
     errors: list[RowError]       # parse errors and row-check failures
     rows_read: int
+    stored: int = 0              # rows already in raw.<domain> (the native path stores its own)
 
 
 @dataclass

@@ -699,6 +699,12 @@ class ExportReader:
                                                                              ignore_index=True)
         return frame, errors
 
+    def convert_rows(self, batch: list[tuple[int, list[Cell]]]) -> tuple[pd.DataFrame, list[RowError]]:
+        """Rows (number, cells) converted as iterating the reader converts them: the typed rows
+        and the row errors (fully empty rows are counted in `empty_rows`). The native CSV path
+        (`sources.native_csv`) sends its rows with anything to report here."""
+        return self._convert_batch(batch)
+
     def _convert(self, number: int, cells: list[Cell]) -> dict[str, object] | RowError | None:
         """One data row -> a raw record, a RowError, or None for a fully empty row."""
         if all(_blank(c) for c in cells):
