@@ -6,14 +6,14 @@ outcome of the Python path: the same rows stored, the same row errors, the same 
 - The clean rows are checked by the same pandera schema (`schemas.check_rows`) on frames
   DuckDB builds. The few rows it refuses are converted and checked again by the Python path,
   so their reasons and raw records are the Python path's words; the rest is inserted into
-  raw.<domain> by DuckDB, never through pandas.
+  raw.<domain> by DuckDB, with the rows the Python path accepted, in file order.
 
 The caller owns the transaction, as for any file (`quality.intake._load_file`).
 """
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import duckdb
 import pandas as pd
@@ -22,14 +22,14 @@ from quality import schemas
 from quality.prefetch import CheckedChunk
 from sources import native_csv
 from sources.bounds import ReadLimits
-from sources.model import ExportName, InboxFile
+from sources.model import ExportName, InboxFile, RowError
 from sources.registry import SiteConfig
 
 
 @dataclass
 class NativeRead:
     dropped_columns: list[str]
-    chunks: list[CheckedChunk]   # the last one holds the rows DuckDB stored itself (`stored`)
+    chunks: list[CheckedChunk]   # one: the row errors; its rows DuckDB stored itself (`stored`)
 
 
 def may_read(name: ExportName) -> bool:
@@ -37,29 +37,48 @@ def may_read(name: ExportName) -> bool:
     return name.ext == "csv"
 
 
-def _python_chunks(staged: native_csv.StagedCsv, batches, name: ExportName) -> Iterator[CheckedChunk]:
-    for batch in batches:
-        frame, errors = staged.reader.convert_rows(batch)
-        accepted, failures = schemas.check_rows(name.domain, frame, name.export_date)
-        yield CheckedChunk(accepted, list(errors) + failures, len(frame) + len(errors))
+@dataclass
+class _PythonRows:
+    """What the Python row path decided for the rows sent to it."""
+    accepted: list[pd.DataFrame] = field(default_factory=list)
+    reader_errors: list[RowError] = field(default_factory=list)
+    check_errors: list[RowError] = field(default_factory=list)
+    rows_read: int = 0
+
+    def take(self, staged: native_csv.StagedCsv, batches, name: ExportName) -> None:
+        for batch in batches:
+            frame, errors = staged.reader.convert_rows(batch)
+            accepted, failures = schemas.check_rows(name.domain, frame, name.export_date)
+            if len(accepted):
+                self.accepted.append(accepted)
+            self.reader_errors += errors
+            self.check_errors += failures
+            self.rows_read += len(frame) + len(errors)
 
 
 def read_native(conn: duckdb.DuckDBPyConnection, file: InboxFile, name: ExportName, site: SiteConfig,
                 limits: ReadLimits | None = None) -> NativeRead | None:
-    """Read, check and store the clean rows of a plain CSV; None when the file is not plain
-    (nothing was stored: the caller reads it the Python way)."""
+    """Read, check and store a plain CSV; None when the file is not plain (nothing was stored:
+    the caller reads it the Python way). The rows go to raw.<domain> in file order and the row
+    errors come reader errors first, then row-check failures, each in row order, as the Python
+    path writes a file of one chunk."""
     staged = native_csv.stage(conn, file, name, site, limits)
     if staged is None:
         return None
     try:
-        chunks = list(_python_chunks(staged, staged.unclean_rows(), name))
+        python = _PythonRows()
+        python.take(staged, staged.unclean_rows(), name)
+        rows_read = python.rows_read + staged.clean_count()
         refused: set[int] = set()
         for frame in staged.clean_frames():
             _, failures = schemas.check_rows(name.domain, frame, name.export_date)
             refused.update(e.source_row for e in failures)
-        chunks += _python_chunks(staged, staged.rows(sorted(refused)), name)
-        stored = staged.store_clean(sorted(refused))
-        chunks.append(CheckedChunk(pd.DataFrame(), [], stored, stored=stored))
-        return NativeRead(list(staged.layout.dropped_columns), chunks)
+        python.take(staged, staged.rows(sorted(refused)), name)   # their reasons, in the Python path's words
+        accepted = pd.concat(python.accepted, ignore_index=True) if python.accepted else None
+        stored = staged.store(sorted(refused), accepted)
+        errors = (sorted(python.reader_errors, key=lambda e: e.source_row)
+                  + sorted(python.check_errors, key=lambda e: e.source_row))
+        return NativeRead(list(staged.layout.dropped_columns),
+                          [CheckedChunk(pd.DataFrame(), errors, rows_read, stored=stored)])
     finally:
         staged.close()

@@ -121,12 +121,8 @@ class StagedCsv:
 
     def rows(self, numbers: list[int]) -> Iterator[list[tuple[int, list[Cell]]]]:
         """The rows of these numbers, for the Python row path."""
-        frame = pd.DataFrame({"source_row": pd.Series(numbers, dtype="int64")})
-        self.conn.register("_native_wanted", frame)
-        try:
-            yield from self._cells("source_row IN (SELECT source_row FROM _native_wanted)")
-        finally:
-            self.conn.unregister("_native_wanted")
+        if numbers:
+            yield from self._cells("list_contains(?::INTEGER[], source_row)", [numbers])
 
     def clean_frames(self) -> Iterator[pd.DataFrame]:
         """The clean rows as typed frames in the dtypes the Python reader gives (DATE columns as
@@ -144,18 +140,27 @@ class StagedCsv:
                     frame[column] = frame[column].astype(PANDAS_DTYPES[kind])
             yield frame
 
-    def store_clean(self, excluded: list[int]) -> int:
-        """Insert the clean rows but `excluded` into raw.<domain>; returns how many."""
-        columns = list(DOMAINS[self.reader.domain].raw_columns())
-        frame = pd.DataFrame({"source_row": pd.Series(excluded, dtype="int64")})
-        self.conn.register("_native_excluded", frame)
+    def clean_count(self) -> int:
+        return int(self.conn.execute("SELECT count(*) FROM _native_typed WHERE NOT unclean").fetchone()[0])
+
+    def store(self, excluded: list[int], python_rows: pd.DataFrame | None) -> int:
+        """Insert the clean rows but `excluded`, and the rows the Python row path accepted
+        (`python_rows`, cast as the loader casts a Python chunk), into raw.<domain> in file
+        order, as the Python path stores a file; returns how many."""
+        types = DOMAINS[self.reader.domain].raw_columns()
+        columns = ", ".join(types)
+        rows = f"SELECT {columns} FROM _native_typed WHERE NOT unclean AND NOT list_contains(?::INTEGER[], source_row)"
+        if python_rows is not None and len(python_rows):
+            self.conn.register("_native_python", python_rows)
+            rows += (" UNION ALL SELECT " + ", ".join(f"CAST({c} AS {t}) AS {c}" for c, t in types.items())
+                     + " FROM _native_python")
         try:
             return int(self.conn.execute(
-                f"INSERT INTO raw.{self.reader.domain} ({', '.join(columns)}) SELECT {', '.join(columns)} "
-                "FROM _native_typed WHERE NOT unclean AND source_row NOT IN (SELECT source_row FROM _native_excluded) "
-                "ORDER BY source_row").fetchone()[0])
+                f"INSERT INTO raw.{self.reader.domain} ({columns}) SELECT {columns} FROM ({rows}) ORDER BY source_row",
+                [excluded]).fetchone()[0])
         finally:
-            self.conn.unregister("_native_excluded")
+            if python_rows is not None and len(python_rows):
+                self.conn.unregister("_native_python")
 
     def close(self) -> None:
         self.conn.execute("; ".join(f"DROP TABLE IF EXISTS temp.{table}" for table in (*_TABLES, *self.tables)))
@@ -182,8 +187,6 @@ def stage(conn: duckdb.DuckDBPyConnection, file: InboxFile, name: ExportName, si
     then reads it). Runs inside the caller's transaction."""
     if name.ext != "csv" or not 0 < file.size <= NATIVE_MAX_BYTES:
         return None
-    if conn.execute("SELECT current_setting('preserve_insertion_order')").fetchone()[0] is not True:
-        return None   # the n-th line read would not be the n-th row stored
     watch = Watch(limits)
     with open_inbox_file(file) as fh:
         data = fh.read(NATIVE_MAX_BYTES + 1)
@@ -290,11 +293,8 @@ def _type_rows(staged: StagedCsv) -> None:
         bad.append(f"NOT coalesce(m{i}.ok{i}, false)")
     # One table for every column: shorter columns padded (a NULL key matches no cell).
     size = max(map(len, mapping.values()), default=0)
-    frame = pd.DataFrame({
-        name: pd.Series(values + [False if name.startswith("ok") else None] * (size - len(values)),
-                        dtype=bool if name.startswith("ok") else PANDAS_DTYPES.get(types.get(name), object))
-        for name, values in mapping.items()})
-    _materialize(staged, "_native_map", frame, types)
+    _materialize(staged, "_native_map", {name: values + [False if name.startswith("ok") else None] * (size - len(values))
+                                         for name, values in mapping.items()}, types)
     if reader._derived is not None:
         _derive_mapping(staged, parsed, joins, selects, bad, raw_types)
     constants = {"site_id": site_code, "source_file": reader.file.rel_path,
@@ -316,15 +316,13 @@ def _type_rows(staged: StagedCsv) -> None:
                  f"({' OR '.join(bad)}) AS unclean FROM _native_cells AS n {' '.join(joins)}", params)
 
 
-def _materialize(staged: StagedCsv, table: str, frame: pd.DataFrame, types: dict[str, str]) -> None:
-    """A mapping as a temp table, its values cast to raw.<domain>'s types as the loader casts a
-    chunk of the Python reader (`quality.intake._insert_rows`)."""
-    staged.conn.register("_native_frame", frame)
-    try:
-        cols = ", ".join(f"CAST(_native_frame.{c} AS {types[c]}) AS {c}" if c in types else c for c in frame.columns)
-        staged.conn.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT {cols} FROM _native_frame")
-    finally:
-        staged.conn.unregister("_native_frame")
+def _materialize(staged: StagedCsv, table: str, columns: dict[str, list], types: dict[str, str]) -> None:
+    """A mapping (columns of equal length) as a temp table. Python values reach DuckDB as list
+    parameters and are cast to raw.<domain>'s types, as the loader casts a chunk of the Python
+    reader (`quality.intake._insert_rows`): the same floats, whole numbers, dates and text."""
+    selects = [f"unnest(?::{types.get(name, 'BOOLEAN' if name.startswith('ok') else 'VARCHAR')}[]) AS {name}"
+               for name in columns]
+    staged.conn.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT {', '.join(selects)}", list(columns.values()))
     staged.tables.append(table)
 
 
@@ -348,12 +346,11 @@ def _derive_mapping(staged: StagedCsv, parsed: dict[str, dict[str, object]], joi
             except CellError:
                 fields = None
         rows.append((*key, fields))
-    frame = pd.DataFrame({f"k{j}": pd.Series([r[j] for r in rows], dtype=object) for j in range(len(inputs))})
-    frame["ok"] = pd.Series([r[-1] is not None for r in rows], dtype=bool)
+    columns = {f"k{j}": [r[j] for r in rows] for j in range(len(inputs))}
+    columns["ok"] = [r[-1] is not None for r in rows]
     for name in names:
-        frame[name] = pd.Series([None if r[-1] is None else r[-1][name] for r in rows],
-                                dtype=PANDAS_DTYPES[raw_types[name]])
-    _materialize(staged, "_native_derived", frame, {name: raw_types[name] for name in names})
+        columns[name] = [None if r[-1] is None else r[-1][name] for r in rows]
+    _materialize(staged, "_native_derived", columns, {name: raw_types[name] for name in names})
     on = " AND ".join(f"d.k{j} = {_key_expr(positions.get(c))}" for j, c in enumerate(inputs))
     joins.append(f"LEFT JOIN _native_derived AS d ON {on}")
     bad.append("NOT coalesce(d.ok, false)")
