@@ -257,7 +257,7 @@ def _distinct_cells(conn: duckdb.DuckDBPyConnection, positions: list[int]) -> li
     if not positions:
         return []
     lists = ", ".join(f"list(DISTINCT {_key_expr(p)})" for p in positions)
-    return list(conn.execute(f"SELECT {lists} FROM _native_cells").fetchone())
+    return [keys or [] for keys in conn.execute(f"SELECT {lists} FROM _native_cells").fetchone()]   # NULL: no row
 
 
 def _type_rows(staged: StagedCsv) -> None:
