@@ -34,6 +34,11 @@ METHOD = """\
   10x and 100x larger at 10,000 and 100,000 subjects than at 1,000. Its load time is judged
   against the smallest size's delta time: a cost that followed the history would grow 10x and
   100x, a cost in proportion to the new files stays the same.
+- `ingest` reads plain CSV files natively (DuckDB; `quality.native_intake`) and everything else
+  with the Python reader; the ingest-and-checks target adds `ingest` and `checks`.
+- xlsx against CSV (`bench/xlsx_csv.py`): after the full load, the largest lab workbook it read
+  and the same rows written as the site's CSV are each ingested alone (`ingest_inbox`, no
+  worker processes, a fresh DuckDB file): per-row time ratio.
 - Floor: DuckDB {duckdb} `CREATE TABLE t AS SELECT * FROM read_csv([...])` of the lab CSV files the
   full load read (one read_csv per site dialect, into a DuckDB file, CHECKPOINT included; GB18030
   files re-encoded to UTF-8 copies beforehand, untimed, as DuckDB needs an extension for GB18030).
@@ -91,7 +96,7 @@ def markdown(run: BenchRun) -> str:
              f"- {m.nproc} CPUs ({m.cpu_model}), {m.ram_gb} GB RAM, {m.os}",
              f"- Python {m.python}; " + ", ".join(f"{k} {v}" for k, v in m.packages.items()),
              f"- load average (1, 5, 15 min) before: {m.load_average_before}, after: {m.load_average_after}",
-             "", "## Targets (issue \"Registry scale\")", ""]
+             "", "## Targets (issue #16)", ""]
     lines += _table(["target", "subjects", "measured", "limit", "verdict", "note"],
                     [[t.target, f"{t.subjects:,}", t.measured, t.limit, f"**{t.verdict}**", t.note]
                      for t in run.targets])
@@ -120,6 +125,12 @@ def markdown(run: BenchRun) -> str:
     lines += _table(["subjects", "lab CSV files", "rows", "seconds", "rows/s", "re-encoded"],
                     [[f"{s.subjects:,}", str(s.floor.files), _num(s.floor.rows), _num(s.floor.seconds, 2),
                       _num(s.floor.rows_per_s, 0), str(s.floor.reencoded_files)] for s in run.sizes])
+    measured_x = [s for s in run.sizes if s.xlsx_csv]
+    if measured_x:
+        lines += ["", "## xlsx against CSV (the largest lab workbook, and its rows written as the site's CSV)", ""]
+        lines += _table(["subjects", "workbook", "rows", "xlsx s", "CSV s", "per row"],
+                        [[f"{s.subjects:,}", s.xlsx_csv.file, _num(s.xlsx_csv.rows), _num(s.xlsx_csv.xlsx_s, 2),
+                          _num(s.xlsx_csv.csv_s, 2), f"{s.xlsx_csv.ratio:.2f}x"] for s in measured_x])
     measured_pg = [s for s in run.sizes if s.postgres]
     if measured_pg:
         lines += ["", f"## PostgreSQL publication (PostgreSQL {measured_pg[0].postgres.server}, of the full load's warehouse)", ""]

@@ -19,6 +19,7 @@ from bench.postgres import PostgresResult
 from bench.process import MeasuredProcess
 from bench.stages import RunStages
 from bench.warehouse import LoadFacts
+from bench.xlsx_csv import XlsxCsv
 
 MB = 1024 * 1024
 NEW_ROW_STAGES = ("ingest+checks", "ingest", "checks")
@@ -71,6 +72,7 @@ class SizeResult:
     loads: list[LoadResult] = field(default_factory=list)
     postgres: PostgresResult | None = None   # publication of the full load's warehouse
     postgres_skipped: str = ""               # why not measured
+    xlsx_csv: XlsxCsv | None = None          # the largest lab workbook against its rows as CSV
 
     def load(self, kind: str) -> LoadResult | None:
         return next((ld for ld in self.loads if ld.kind == kind), None)

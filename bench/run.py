@@ -29,6 +29,7 @@ from bench.results import LoadResult, SizeResult, load_result
 from bench.stages import STEP_STAGES, RunStages, latest_run_stages
 from bench.targets import evaluate, extrapolate
 from bench.warehouse import LoadFacts, dbt_slowest_nodes, load_facts
+from bench.xlsx_csv import measure_xlsx_vs_csv
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_SIZES = (1000, 10000, 100000)
@@ -96,6 +97,10 @@ def bench_size(subjects: int, months: int, seed: int, workdir: Path,
     floor = measure_floor(cohort, bench_cohort.lab_csv_files(cohort.full, full.facts.read_paths),
                           workdir / "scratch")
     say(f"full load {full.proc.wall_s:.0f} s; floor {floor.seconds:.2f} s for {floor.rows:,} rows")
+    xlsx_csv = measure_xlsx_vs_csv(cohort, cohort.full, full.facts.read_paths, workdir / "xlsx-csv")
+    if xlsx_csv:
+        say(f"xlsx {xlsx_csv.xlsx_s:.2f} s against the same {xlsx_csv.rows:,} rows as CSV {xlsx_csv.csv_s:.2f} s "
+            f"({xlsx_csv.ratio:.2f}x)")
     postgres, skipped = None, postgres_available() or ""
     if not skipped:
         postgres = measure_postgres(home / "warehouse.duckdb", cohort.registry.sites, workdir / "pg-scratch")
@@ -108,7 +113,8 @@ def bench_size(subjects: int, months: int, seed: int, workdir: Path,
     loads = [full.result("full", floor), delta.result("delta", floor)]
     return SizeResult(subjects=subjects, months=months, sites=cohort.sites, delta_site=cohort.delta_site,
                       rows_generated=cohort.rows_written, generate_s=round(cohort.generate_s, 1),
-                      floor=floor, loads=loads, postgres=postgres, postgres_skipped=skipped), cohort
+                      floor=floor, loads=loads, postgres=postgres, postgres_skipped=skipped,
+                      xlsx_csv=xlsx_csv), cohort
 
 
 def profile_full_load(cohort: bench_cohort.BenchCohort, workdir: Path, subjects: int,

@@ -20,6 +20,7 @@ def tuning_from_env() -> dict[str, object]:
         xlsx_max_expansion=float(os.environ.get("ITP_XLSX_MAX_EXPANSION", str(DEFAULT_XLSX_MAX_EXPANSION))),
         keep_versions=int(os.environ.get("ITP_KEEP_VERSIONS", "5")),
         duckdb_memory_limit=os.environ.get("ITP_DUCKDB_MEMORY_LIMIT", "2GB"),
+        native_ingest=os.environ.get("ITP_NATIVE_INGEST", "1") != "0",
     )
 
 
@@ -40,6 +41,9 @@ class WarehouseSettings(dg.ConfigurableResource):
     # DuckDB's memory for a load (it spills to disk beyond it); dbt's DuckDB gets the same.
     # Its default, 80% of the machine's RAM, would let a registry-scale load take the machine.
     duckdb_memory_limit: str = "2GB"
+    # Plain CSV files read by DuckDB (quality.native_intake: the same outcome as the Python
+    # reader's); False reads every file the Python way (ITP_NATIVE_INGEST=0, to compare).
+    native_ingest: bool = True
 
     @classmethod
     def from_env(cls) -> "WarehouseSettings":

@@ -13,6 +13,7 @@ The caller owns the transaction, as for any file (`quality.intake._load_file`).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from bisect import bisect_left
 from dataclasses import dataclass, field
 
 import duckdb
@@ -43,11 +44,14 @@ class _PythonRows:
     accepted: list[pd.DataFrame] = field(default_factory=list)
     reader_errors: list[RowError] = field(default_factory=list)
     check_errors: list[RowError] = field(default_factory=list)
+    empty: list[int] = field(default_factory=list)   # numbers of the fully empty rows (not data rows)
     rows_read: int = 0
 
     def take(self, staged: native_csv.StagedCsv, batches, name: ExportName) -> None:
         for batch in batches:
             frame, errors = staged.reader.convert_rows(batch)
+            kept = set(frame["source_row"]) | {e.source_row for e in errors}
+            self.empty += [number for number, _ in batch if number not in kept]
             accepted, failures = schemas.check_rows(name.domain, frame, name.export_date)
             if len(accepted):
                 self.accepted.append(accepted)
@@ -56,12 +60,25 @@ class _PythonRows:
             self.rows_read += len(frame) + len(errors)
 
 
+def _in_python_order(python: _PythonRows, chunk_rows: int) -> list[RowError]:
+    """The row errors in the order the Python path writes them: chunk by chunk (a chunk ends
+    when `chunk_rows` data rows are read; fully empty rows do not count), in each chunk the
+    reader's errors, then the row checks' failures, each in row order (a row's failures in
+    rule order, as `schemas.check_rows` gives them)."""
+    empty = sorted(python.empty)
+
+    def chunk(row: int) -> int:
+        return (row - 2 - bisect_left(empty, row)) // chunk_rows   # header = row 1
+
+    tagged = [(e, 0) for e in python.reader_errors] + [(e, 1) for e in python.check_errors]
+    return [e for e, _ in sorted(tagged, key=lambda item: (chunk(item[0].source_row), item[1], item[0].source_row))]
+
+
 def read_native(conn: duckdb.DuckDBPyConnection, file: InboxFile, name: ExportName, site: SiteConfig,
                 limits: ReadLimits | None = None) -> NativeRead | None:
     """Read, check and store a plain CSV; None when the file is not plain (nothing was stored:
-    the caller reads it the Python way). The rows go to raw.<domain> in file order and the row
-    errors come reader errors first, then row-check failures, each in row order, as the Python
-    path writes a file of one chunk."""
+    the caller reads it the Python way). The rows go to raw.<domain> in file order, the row
+    errors in the Python path's order (`_in_python_order`)."""
     staged = native_csv.stage(conn, file, name, site, limits)
     if staged is None:
         return None
@@ -76,9 +93,8 @@ def read_native(conn: duckdb.DuckDBPyConnection, file: InboxFile, name: ExportNa
         python.take(staged, staged.rows(sorted(refused)), name)   # their reasons, in the Python path's words
         accepted = pd.concat(python.accepted, ignore_index=True) if python.accepted else None
         stored = staged.store(sorted(refused), accepted)
-        errors = (sorted(python.reader_errors, key=lambda e: e.source_row)
-                  + sorted(python.check_errors, key=lambda e: e.source_row))
         return NativeRead(list(staged.layout.dropped_columns),
-                          [CheckedChunk(pd.DataFrame(), errors, rows_read, stored=stored)])
+                          [CheckedChunk(pd.DataFrame(), _in_python_order(python, staged.reader.chunk_rows),
+                                        rows_read, stored=stored)])
     finally:
         staged.close()

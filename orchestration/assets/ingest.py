@@ -93,7 +93,8 @@ def _ingest(context: dg.AssetExecutionContext, warehouse: WarehouseSettings, reg
         released = holds.apply_releases(conn, holds.read_requests(home.root), load_id)
         report = intake.ingest_inbox(conn, Path(warehouse.inbox), registry,
                                      load_id, datetime.now(timezone.utc).replace(tzinfo=None),
-                                     max_deleted_share=warehouse.max_deleted_share, limits=warehouse.read_limits)
+                                     max_deleted_share=warehouse.max_deleted_share, limits=warehouse.read_limits,
+                                     native=warehouse.native_ingest)
         context.log.info(f"ingest done: {len(report.files)} new files")  # bench splits stages here
         fault_point("ingest")
         cutoff = intake.resolve_cutoff(conn, warehouse.cutoff)
