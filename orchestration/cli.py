@@ -30,14 +30,19 @@ def _verbose(args: argparse.Namespace) -> bool:
 
 
 def _load(settings, verbose: bool = False) -> int:
+    """Run a load: its stages, warnings and one closing line here; the full log in a file."""
+    from orchestration.console import LoadConsole
     from orchestration.loading import run_load
 
-    outcome = run_load(settings, verbose=verbose)
+    console = None if verbose else LoadConsole(sys.stdout)
+    outcome = run_load(settings, verbose=verbose, console=console)
+    for line in console.warnings() if console else []:
+        print(line, file=sys.stderr)
     for message in outcome.messages:
         print(message, file=sys.stderr if not outcome.ok else sys.stdout)
     if outcome.status == "failed":
         print(f"load {outcome.load_id} FAILED (exit code {outcome.exit_code}): the published warehouse was not "
-              "changed.", file=sys.stderr)
+              f"changed; full log: {outcome.log_file}", file=sys.stderr)
         return outcome.exit_code
     print(f"load {outcome.load_id}: {outcome.status} -> {Path(settings.home) / 'warehouse.duckdb'}")
     if outcome.postgres_failed:
@@ -94,15 +99,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"demo cohort written: inbox {cohort.inbox}, registry {cohort.sites_file}")
     code = _load(_settings(home, cohort.inbox, cohort.sites_file, None), _verbose(args))
     if code == 0:
-        print_summary(home / "warehouse.duckdb")
         code = _adam(home, home / "adam", quiet_withheld=True)
+        summary = print_summary(home / "warehouse.duckdb")   # last: the summary ends the demo
+        code = code or summary
     return code
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
     from orchestration.summary import print_summary
 
-    return print_summary(args.home.resolve() / "warehouse.duckdb")
+    return print_summary(args.home.resolve() / "warehouse.duckdb", compact=not args.all)
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
@@ -217,8 +223,24 @@ def cmd_queries(args: argparse.Namespace) -> int:
     return 0
 
 
+class _Version(argparse.Action):
+    """`--version`: this package's version and the engines' that shape the warehouse (read when
+    asked, not at every start)."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from importlib.metadata import version
+
+        engines = ", ".join(f"{name} {version(name)}" for name in ("dagster", "dbt-core", "dbt-duckdb", "duckdb"))
+        print(f"itp-warehouse {version('itp-warehouse')} ({engines})")
+        parser.exit()
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="itp-warehouse", description=__doc__)
+    parser.add_argument("--version", action=_Version, help="show the version (and dagster's, dbt's, DuckDB's)")
     parser.add_argument("--verbose", action="store_true",
                         help="show tracebacks and Dagster's event log (stack traces of failed steps)")
     common = argparse.ArgumentParser(add_help=False)
@@ -247,6 +269,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("summary", help="print marts.endpoint_summary of the published warehouse")
     p.add_argument("--home", type=Path, required=True)
+    p.add_argument("--all", action="store_true",
+                   help="every row (endpoint, timepoint, n, denominator, pct) instead of the compact view")
     p.set_defaults(func=cmd_summary)
 
     p = sub.add_parser("rollback", help="publish again the previous warehouse version")

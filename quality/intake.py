@@ -8,7 +8,7 @@ others: whole-file problems are recorded as `refused` and the loop goes on.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -178,13 +178,15 @@ def _read_plan(ordered: list[tuple[InboxFile, ExportName | FileRefused]], known:
 
 def ingest_inbox(conn: duckdb.DuckDBPyConnection, inbox: Path, registry: SiteRegistry,
                  load_id: str, loaded_at: datetime, workers: int | None = None, *,
-                 max_deleted_share: float = 0.2, limits: ReadLimits | None = None) -> IntakeReport:
+                 max_deleted_share: float = 0.2, limits: ReadLimits | None = None,
+                 progress: Callable[[int, int], None] | None = None) -> IntakeReport:
     """Load every file of the inbox that the manifest has not seen yet.
 
     `workers` processes read files ahead (quality.prefetch); None: as many as there are cores
     (up to 4) when the new files are large enough to repay starting them, else none.
     `max_deleted_share`: a new snapshot deleting more of the current one is held;
-    `limits`: the bounds of reading one file (sources.bounds)."""
+    `limits`: the bounds of reading one file (sources.bounds);
+    `progress(bytes done, bytes in all)`: called before the first new file and after each."""
     files, unreadable = discover(inbox)
     reopened = manifest.reopen_stale_duplicates(conn, {(f.rel_path, f.sha256) for f in files})
     known = manifest.known_files(conn)
@@ -194,16 +196,33 @@ def ingest_inbox(conn: duckdb.DuckDBPyConnection, inbox: Path, registry: SiteReg
         big = sum(f.size for f, _, _ in plan) >= prefetch.PARALLEL_MIN_BYTES
         workers = prefetch.default_workers() if big and prefetch.default_workers() > 1 else 0
     ahead = prefetch.Prefetcher(plan, workers, limits)
+    recorded = None if progress is None else _bytes_progress(
+        progress, [f for f, _ in ordered if not known.seen(f.rel_path, f.sha256)])
     try:
         return _ingest(conn, ordered, unreadable, known, registry, load_id, loaded_at, ahead,
-                       max_deleted_share, limits, reopened)
+                       max_deleted_share, limits, reopened, recorded)
     finally:
         ahead.close()
 
 
+def _bytes_progress(report: Callable[[int, int], None], new_files: list[InboxFile]) -> Callable[[str], None]:
+    """progress(path of a recorded file) -> report(bytes of the new files recorded, bytes in all)."""
+    sizes = {f.rel_path: f.size for f in new_files}
+    total, done = sum(sizes.values()), 0
+    report(0, total)
+
+    def recorded(path: str) -> None:
+        nonlocal done
+        done += sizes.pop(path, 0)
+        report(done, total)
+
+    return recorded
+
+
 def _ingest(conn, ordered, unreadable, known: manifest.KnownFiles, registry: SiteRegistry, load_id: str,
             loaded_at: datetime, ahead: prefetch.Prefetcher, max_deleted_share: float,
-            limits: ReadLimits | None, reopened: dict[str, str]) -> IntakeReport:
+            limits: ReadLimits | None, reopened: dict[str, str],
+            recorded: Callable[[str], None] | None = None) -> IntakeReport:
     outcomes: list[ManifestEntry] = []
 
     def record(out: ManifestEntry, name: ExportName | None) -> None:
@@ -213,6 +232,8 @@ def _ingest(conn, ordered, unreadable, known: manifest.KnownFiles, registry: Sit
             out.reason = f"{out.reason}; {note}" if out.reason else note
         manifest.record(conn, out, name, load_id=load_id, loaded_at=loaded_at)
         outcomes.append(out)
+        if recorded is not None:
+            recorded(out.file_path)
         parsed = name if isinstance(name, ExportName) else None
         known.add(out.file_path, out.sha256, parsed.site if parsed else None, parsed.domain if parsed else None)
 

@@ -12,7 +12,10 @@ from pathlib import Path
 
 import yaml
 
-DBT_PROJECT_DIR = Path(__file__).resolve().parent.parent / "dbt_project"
+# The dbt project is package data of `sources` (sources/dbt_project: a link to the checkout's
+# dbt_project/, a real folder in an installed wheel), so a checkout, an editable install and
+# `pip install .` all find it here. Read-only: dbt writes elsewhere (orchestration.assets.dbt).
+DBT_PROJECT_DIR = (Path(__file__).resolve().parent / "dbt_project").resolve()
 SEEDS_DIR = DBT_PROJECT_DIR / "seeds"
 
 

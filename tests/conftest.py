@@ -49,14 +49,31 @@ sites:
 
 
 @pytest.fixture(scope="session")
-def demo_home(tmp_path_factory) -> Path:
-    """One real `itp-warehouse demo` per test session (generator, checks, dbt, publish);
-    every test that needs the demo warehouse shares it, read-only."""
-    home = tmp_path_factory.mktemp("demo") / "home"
-    proc = cli("demo", "--home", str(home))
+def installed_wheel(tmp_path_factory):
+    """The wheel, installed non-editable into a fresh venv (tests/wheel.py says why that venv
+    sees the pinned dependencies but nothing of the checkout)."""
+    from tests.wheel import install_wheel
+
+    return install_wheel(tmp_path_factory.mktemp("wheel"))
+
+
+@pytest.fixture(scope="session")
+def demo_home(tmp_path_factory, installed_wheel) -> Path:
+    """One real `itp-warehouse demo` per test session (generator, checks, dbt, publish), run as
+    a deployment runs it: the installed wheel's console script, from a folder that is not the
+    checkout, dbt writing to a folder of its own (ITP_DBT_STATE_DIR). Every test that needs the
+    demo warehouse shares it, read-only."""
+    root = tmp_path_factory.mktemp("demo")
+    home, elsewhere = root / "home", root / "elsewhere"
+    elsewhere.mkdir()
+    env = {**os.environ, "ITP_DBT_STATE_DIR": str(root / "dbt_state")}
+    env.pop("DAGSTER_HOME", None)
+    proc = subprocess.run([str(installed_wheel.bin / "itp-warehouse"), "demo", "--home", str(home)],
+                          capture_output=True, text=True, env=env, cwd=elsewhere)
     if proc.returncode != 0:
         pytest.fail("itp-warehouse demo failed:\n" + "\n".join((proc.stdout + proc.stderr).splitlines()[-40:]))
     (home / "demo_stdout.txt").write_text(proc.stdout)
+    (home / "demo_stderr.txt").write_text(proc.stderr)
     return home
 
 

@@ -8,6 +8,7 @@ import dagster as dg
 import duckdb
 
 from orchestration import exits
+from orchestration.progress import ingest_progress, stage_done
 from orchestration.faults import fault_point
 from orchestration.publishing import LoadInProgress, create_candidate, discard_candidate
 from orchestration.resources import WarehouseSettings
@@ -84,6 +85,26 @@ def site_exports(context: dg.AssetExecutionContext, warehouse: WarehouseSettings
         raise
 
 
+def _ingest_detail(report: intake.IntakeReport) -> str:
+    """"21 new files (19 loaded, 1 refused, 1 duplicate): 48,149 rows read, 37 refused by the row checks"."""
+    if not report.files:
+        return "no new file in the inbox"
+    statuses = ", ".join(f"{len(report.by_status(s))} {s}" for s in ("loaded", "superseded", "held", "duplicate",
+                                                                     "refused") if report.by_status(s))
+    read = sum(f.rows_read for f in report.files)
+    refused = sum(f.rows_quarantined for f in report.files)
+    return f"{len(report.files)} new files ({statuses}): {read:,} rows read, {refused:,} refused by the row checks"
+
+
+def _checks_detail(lab, summary: intake.CheckSummary, report: intake.IntakeReport) -> str:
+    """"lab expectations passed; 48,112 rows accepted, 37 quarantined; 0 files held"."""
+    expectations = ("lab expectations passed" if lab.passed
+                    else f"lab expectations failed ({lab.metadata['failed_expectations']})")
+    held = len(report.by_status("held"))
+    return (f"{expectations}; {sum(summary.accepted.values()):,} rows accepted, "
+            f"{sum(summary.quarantined.values()):,} quarantined" + (f"; {held} files held" if held else ""))
+
+
 def _ingest(context: dg.AssetExecutionContext, warehouse: WarehouseSettings, registry, candidate: Path,
             load_id: str):
     home = warehouse.warehouse_home
@@ -93,8 +114,9 @@ def _ingest(context: dg.AssetExecutionContext, warehouse: WarehouseSettings, reg
         released = holds.apply_releases(conn, holds.read_requests(home.root), load_id)
         report = intake.ingest_inbox(conn, Path(warehouse.inbox), registry,
                                      load_id, datetime.now(timezone.utc).replace(tzinfo=None),
-                                     max_deleted_share=warehouse.max_deleted_share, limits=warehouse.read_limits)
-        context.log.info(f"ingest done: {len(report.files)} new files")  # bench splits stages here
+                                     max_deleted_share=warehouse.max_deleted_share, limits=warehouse.read_limits,
+                                     progress=ingest_progress())
+        context.log.info(stage_done("ingest", _ingest_detail(report)))  # bench splits stages here
         fault_point("ingest")
         cutoff = intake.resolve_cutoff(conn, warehouse.cutoff)
         if not report.files and not released and cutoff == previous_cutoff:
@@ -113,6 +135,7 @@ def _ingest(context: dg.AssetExecutionContext, warehouse: WarehouseSettings, reg
         intake.start_load_log(conn, report, cutoff, warehouse.study_id or registry.study_id)
         conn.execute("CHECKPOINT")
         summary = intake.check_summary(conn, load_id)
+    context.log.info(stage_done("checks", _checks_detail(lab, summary, report)))
 
     for d, key in RAW_KEYS.items():
         yield dg.MaterializeResult(asset_key=key, metadata={

@@ -7,6 +7,7 @@ import duckdb
 from orchestration.alerting import alert_urls
 from orchestration.assets.dbt import warehouse_dbt_models
 from orchestration.faults import fault_point
+from orchestration.progress import stage_done
 from orchestration.publishing import publish, reject_candidate
 from orchestration.resources import WarehouseSettings
 from quality import gate, intake, site_queries
@@ -48,6 +49,8 @@ def build_published_asset() -> dg.AssetsDefinition:
         fault_point("publish")
         version = publish(home, load_id, keep_versions=warehouse.keep_versions)
         alert_sent = _alert_load_findings(home, load_id)
+        context.log.info(stage_done("publish", f"version {version.name}; {open_queries} open site queries"
+                                    + ("; the monitors were alerted" if alert_sent else "")))
         return dg.MaterializeResult(metadata={
             "path": str(home.published), "version": version.name, "open_site_queries": int(open_queries),
             "alert_sent": alert_sent,

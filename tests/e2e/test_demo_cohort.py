@@ -51,6 +51,39 @@ def test_demo_prints_the_endpoint_summary(demo_home):
     assert "conmed_reduced" in out and "36.5" in out
 
 
+def test_demo_prints_at_most_60_lines_ending_with_the_whole_summary(demo_home, warehouse):
+    """`make demo` on a non-terminal: stage lines, warnings, the summary last; no progress bar."""
+    out = (demo_home / "demo_stdout.txt").read_text().splitlines()
+    err = (demo_home / "demo_stderr.txt").read_text().splitlines()
+    assert len(out) + len(err) <= 60, "\n".join(out + err)
+    assert not any("\r" in line for line in out + err)
+    summary = out[max(i for i, line in enumerate(out) if line.startswith("Endpoint summary")):]
+    endpoints = {e for (e,) in warehouse.execute("SELECT DISTINCT endpoint FROM marts.endpoint_summary").fetchall()}
+    assert {line.split()[0] for line in summary[2:] if not line.startswith(" ")} - {"%"} == endpoints
+    assert out[-1].split()[0] in endpoints
+
+
+def test_demo_prints_one_line_per_stage_and_where_the_full_log_is(demo_home):
+    out = (demo_home / "demo_stdout.txt").read_text()
+    stages = [line.split()[0] for line in out.splitlines() if line.startswith("  ") and line.endswith(" s)")]
+    assert stages == ["ingest", "checks", "dbt", "publish"], out
+    [log] = [Path(line.rsplit(" ", 1)[1]) for line in out.splitlines() if "full log in" in line]
+    assert log.parent == demo_home.resolve() / "logs" and log.name.endswith(".log")
+    text = log.read_text()
+    assert "STEP_SUCCESS" in text and "PASS not_null_endpoint_summary_timepoint" in text   # Dagster's and dbt's
+    assert (log.parent / log.name.replace(".log", ".dbt") / "run_results.json").is_file()
+
+
+def test_summary_all_lists_every_row(demo_home, warehouse):
+    from tests.conftest import cli
+
+    proc = cli("summary", "--home", str(demo_home), "--all", check=True)
+    rows = warehouse.execute("SELECT count(*) FROM marts.endpoint_summary").fetchone()[0]
+    lines = proc.stdout.strip().splitlines()
+    assert lines[1].split() == ["endpoint", "timepoint", "n", "denominator", "pct"]
+    assert len(lines) == rows + 2 and any("glucocorticoid_month_3_to_6" in line for line in lines)
+
+
 @pytest.mark.parametrize("key", list(SECTION_9), ids=lambda k: "/".join(k))
 def test_endpoint_summary_reproduces_section_9(warehouse, key):
     assert _summary(warehouse)[key] == SECTION_9[key]
