@@ -108,7 +108,7 @@ lab_months as (
         site_id,
         subject_id,
         treatment_month,
-        sum(case when test_code = 'PLT' then 1 else 0 end) as plt_n,
+        count(case when test_code = 'PLT' then 1 end) as plt_n,
         min(case when test_code = 'PLT' then value end) as plt_min,
         max(case when test_code = 'PLT' then value end) as plt_max,
         max(ctcae_grade) as worst_lab_grade
