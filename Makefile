@@ -33,4 +33,4 @@ docs: $(STAMP)
 	$(BIN)/itp-warehouse docs --home $(or $(HOME_DIR),demo_home)
 
 clean:
-	rm -rf demo_home dbt_project/target dbt_project/logs .pytest_cache
+	rm -rf demo_home dbt_project/target dbt_project/logs build dist .pytest_cache
