@@ -80,3 +80,6 @@ def _write_atomically(path: Path, write: Callable[[Path], object]) -> None:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+write_atomically = _write_atomically   # for the other documents written beside reports (the quality dashboard)
