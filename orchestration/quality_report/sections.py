@@ -98,7 +98,7 @@ def checks_by_category(data: DashboardData) -> Section:
 
 def site_queries(data: DashboardData) -> Section:
     rows = [[Cell(q.site_id, attrs=(("data-site", q.site_id),)),
-             *(_count(q.by_status.get(s, 0), status=s) for s in STATUSES),
+             *(_count(q.by_status.get(s, 0), site=q.site_id, status=s) for s in STATUSES),
              *(_count(n) for n in q.by_age)] for q in data.queries]
     answers = ", ".join(f"'{o.label}'" for o in answer_options())
     blocks = [
