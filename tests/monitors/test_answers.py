@@ -7,9 +7,9 @@ import csv
 import stat
 from datetime import datetime
 
+import duckdb
 from openpyxl import load_workbook
 
-from tests.conftest import cli
 from tests.monitors.conftest import MONITOR
 from tests.monitors.planted import (ANSWERED_BY, ANSWERS, BAD_SITE, NEXT_EXPORT, PKUPH_DATE, PKUPH_UNIT, RJH_HGB,
                                     WCH_TEXT)
@@ -58,11 +58,15 @@ def test_the_import_is_published_at_once_with_who_and_when(monitored):
     assert kept == [".json", ".xlsx"]
 
 
-def test_importing_the_same_workbook_again_changes_nothing(monitored, tmp_path):
+def test_importing_the_same_workbook_again_changes_nothing(monitored):
+    from orchestration.answers import import_answers
+
     before = monitored.sql("SELECT count(*) FROM quality.site_query_history")
-    proc = cli("queries", "--home", str(monitored.home.home), "--answers", str(monitored.filled))
-    assert proc.returncode == 0 and "was imported already" in proc.stdout
+    published = monitored.home.published.stat().st_mtime_ns
+    outcome = import_answers(monitored.home.home, monitored.filled, MONITOR)
+    assert outcome.already and "was imported already" in outcome.sentence()
     assert monitored.sql("SELECT count(*) FROM quality.site_query_history") == before
+    assert monitored.home.published.stat().st_mtime_ns == published
 
 
 def test_the_next_load_keeps_confirmed_queries_closed_and_opens_a_new_query_for_a_changed_value(monitored):
@@ -93,8 +97,11 @@ def test_the_next_load_keeps_confirmed_queries_closed_and_opens_a_new_query_for_
 
 
 def test_the_export_lists_what_waits_for_the_site(monitored, tmp_path):
+    from quality.export import write_site_queries
+
     out = tmp_path / "queries.csv"
-    cli("queries", "--home", str(monitored.home.home), "--out", str(out), check=True)
+    with duckdb.connect(str(monitored.home.published), read_only=True) as conn:
+        write_site_queries(conn, out)
     with open(out, encoding="utf-8-sig", newline="") as fh:
         rows = list(csv.DictReader(fh))
     waiting = {(r["site_id"], r["check_name"], r["status"]) for r in rows}
