@@ -11,12 +11,11 @@ rasterising), so the two documents look and behave alike. Plain Python: the CLI
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
 from pathlib import Path
 
 from orchestration.quality_report.data import DashboardData, read_dashboard_data
 from orchestration.quality_report.sections import build_sections
-from orchestration.report import write_atomically
+from orchestration.report import load_header, write_atomically
 from orchestration.report.html import render_html
 from orchestration.report.model import Report
 from orchestration.report.warehouse import ReportError, open_published
@@ -43,14 +42,9 @@ def build_quality_report(published: Path, out_dir: Path) -> Path:
 
 
 def _report(data: DashboardData, published: Path) -> Report:
-    load = data.load
     return Report(
         title=TITLE,
-        load_id=load.load_id,
-        cutoff=str(load.cutoff_date) if load.cutoff_date else "not recorded",
-        load_finished=f"{load.finished_at:%Y-%m-%d %H:%M}" if load.finished_at else "not recorded",
-        generated_at=f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC",
-        source=str(published.resolve()),
+        **load_header(data.load, published),
         suppression_legend="For the study team and its monitors: counts are not suppressed.",
         suppress_below=0,
         sections=build_sections(data),
