@@ -1,7 +1,8 @@
 """The monitors' day on a copy of the session's demo warehouse (tests/monitors/planted.py): the
 query workbook exported and answered, the answers imported (`itp-warehouse queries --answers`),
 then the next delivery loaded (`itp-warehouse load`) with the monitors' alert going to a real
-local webhook. One extra load for every test of this folder."""
+local webhook. One extra load, shared by every test of this folder (session scope): the state
+is read, never changed, by the tests."""
 from __future__ import annotations
 
 import subprocess
@@ -12,7 +13,8 @@ import duckdb
 import pytest
 
 from tests.conftest import cli
-from tests.monitors.planted import ANSWERS, MonitorHome, copy_demo, fill_answers, next_delivery
+from tests.monitors.planted import ANSWERS, copy_demo, fill_answers, next_delivery
+from tests.orchestration.homes import LoadedHome
 from tests.webhook import json_webhook
 
 MONITOR = "monitor Wang"
@@ -20,7 +22,7 @@ MONITOR = "monitor Wang"
 
 @dataclass(frozen=True)
 class MonitoredDay:
-    home: MonitorHome
+    home: LoadedHome
     workbook: Path
     filled: Path
     imported: subprocess.CompletedProcess
@@ -51,7 +53,10 @@ def query_rows(published: Path) -> dict[tuple[str, str], tuple]:
 def monitored(demo_home, tmp_path_factory) -> MonitoredDay:
     m = copy_demo(demo_home, tmp_path_factory.mktemp("monitors"))
     workbook = m.root / "queries.xlsx"
-    cli("queries", "--home", str(m.home), "--out", str(workbook), check=True)
+    from quality.export import write_site_queries   # what `itp-warehouse queries --out` runs, in process
+
+    with duckdb.connect(str(m.published), read_only=True) as conn:
+        write_site_queries(conn, workbook)
     filled = m.root / "queries-answered.xlsx"
     fill_answers(workbook, filled, ANSWERS)
     versions = sorted(p.name for p in (m.home / "versions").glob("*")) if (m.home / "versions").exists() else []

@@ -20,7 +20,6 @@ queries."""
 from __future__ import annotations
 
 import shutil
-from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -28,6 +27,7 @@ import yaml
 from openpyxl import load_workbook
 
 from tests.conftest import write_csv
+from tests.orchestration.homes import LoadedHome
 
 BAD_SITE = "ZZH"
 BAD_EXPORT = date(2022, 3, 31)
@@ -51,33 +51,10 @@ ANSWERED_BY = "Dr. Chen (site coordinator)"
 ANSWERED_AT = "2022-07-01 09:30"
 
 
-@dataclass(frozen=True)
-class MonitorHome:
-    root: Path
-
-    @property
-    def home(self) -> Path:
-        return self.root / "home"
-
-    @property
-    def inbox(self) -> Path:
-        return self.home / "inbox"
-
-    @property
-    def sites(self) -> Path:
-        return self.home / "sites.yaml"
-
-    @property
-    def published(self) -> Path:
-        return self.home / "warehouse.duckdb"
-
-    def load_args(self) -> list[str]:
-        return ["load", "--inbox", str(self.inbox), "--sites", str(self.sites), "--home", str(self.home)]
-
-
-def copy_demo(demo_home: Path, root: Path) -> MonitorHome:
-    """The demo's inbox, registry and published warehouse (not its versions, reports, runs)."""
-    copy = MonitorHome(root)
+def copy_demo(demo_home: Path, root: Path) -> LoadedHome:
+    """The demo's inbox, registry and published warehouse (not its versions, reports, runs),
+    laid out as the operations tests' homes."""
+    copy = LoadedHome(root)
     copy.home.mkdir(parents=True)
     shutil.copytree(demo_home / "inbox", copy.inbox)
     shutil.copy2(demo_home / "sites.yaml", copy.sites)
@@ -100,7 +77,7 @@ def fill_answers(workbook: Path, filled: Path, answers: dict[tuple[str, str], tu
     book.save(filled)
 
 
-def next_delivery(m: MonitorHome) -> None:
+def next_delivery(m: LoadedHome) -> None:
     """Newer PKUPH and RJH labs snapshots, and the planted bad site with its registry entry."""
     pkuph = m.inbox / "PKUPH"
     text = (pkuph / "PKUPH_labs_20220630.csv").read_bytes().decode("gb18030")
