@@ -213,13 +213,50 @@ def cmd_queries(args: argparse.Namespace) -> int:
 
     from quality.export import write_site_queries
 
+    if bool(args.out) == bool(args.answers):
+        print("give either --out FILE (export the queries) or --answers FILE.xlsx (import a site's answers)",
+              file=sys.stderr)
+        return 2
+    if args.answers:
+        return _import_answers(args)
     published = args.home.resolve() / "warehouse.duckdb"
     if not published.exists():
         print(f"no published warehouse at {published}", file=sys.stderr)
         return 1
     with duckdb.connect(str(published), read_only=True) as conn:
         n = write_site_queries(conn, args.out, site=args.site)
-    print(f"{n} open queries written to {args.out}")
+    print(f"{n} queries waiting for the site (open or answered) written to {args.out}")
+    return 0
+
+
+def _import_answers(args: argparse.Namespace) -> int:
+    """A site's filled workbook: refused with the reasons (nothing changes), or published."""
+    from orchestration.answers import import_answers
+    from orchestration.exits import _user
+    from quality.query_workbook import WorkbookRefused
+
+    try:
+        outcome = import_answers(args.home.resolve(), args.answers, args.by or _user())
+    except WorkbookRefused as exc:
+        print(f"answers not imported: {exc}", file=sys.stderr)
+        return 1
+    print(outcome.sentence())
+    if os.environ.get("ITP_POSTGRES_URL") and outcome.applied is not None:
+        print("PostgreSQL serves the previous state until the next load or `itp-warehouse publish-postgres`")
+    return 0
+
+
+def cmd_quality_report(args: argparse.Namespace) -> int:
+    from orchestration.quality_report import DEFAULT_FOLDER, ReportError, build_quality_report
+
+    home = args.home.resolve()
+    out = (args.out or home / DEFAULT_FOLDER).resolve()
+    try:
+        path = build_quality_report(home / "warehouse.duckdb", out)
+    except (ReportError, ValueError) as exc:
+        print(f"quality dashboard not built: {exc}", file=sys.stderr)
+        return 1
+    print(path)
     return 0
 
 
@@ -315,11 +352,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, help="output folder (default HOME/adam)")
     p.set_defaults(func=cmd_adam)
 
-    p = sub.add_parser("queries", help="write the open site queries (CSV or xlsx by extension)")
+    p = sub.add_parser("queries", help="write the site queries waiting for the site (CSV, or the answerable "
+                                       "xlsx workbook), or import a site's answers (--answers)")
     p.add_argument("--home", type=Path, required=True)
     p.add_argument("--site")
-    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--out", type=Path, help="write the queries to this .csv or .xlsx")
+    p.add_argument("--answers", type=Path, metavar="FILE.xlsx",
+                   help="import the workbook `queries --out` wrote, with the site's answers filled in")
+    p.add_argument("--by", help="who imports the answers (default: the user running the command)")
     p.set_defaults(func=cmd_queries)
+
+    p = sub.add_parser("quality-report", help="the monitors' quality dashboard (one self-contained HTML file) "
+                                              "of the published warehouse")
+    p.add_argument("--home", type=Path, required=True)
+    p.add_argument("--out", type=Path, help="output folder (default HOME/quality_reports)")
+    p.set_defaults(func=cmd_quality_report)
     return parser
 
 

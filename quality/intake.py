@@ -15,7 +15,7 @@ from pathlib import Path
 
 import duckdb
 
-from quality import check_results, holds, prefetch, quarantine, schemas, site_queries
+from quality import check_results, holds, prefetch, quarantine, query_lifecycle, schemas, site_queries
 from sources import manifest
 from sources.bounds import ReadLimits
 from sources.manifest import ManifestEntry
@@ -64,6 +64,7 @@ def prepare_warehouse(conn: duckdb.DuckDBPyConnection) -> None:
     quarantine.ensure_tables(conn)
     conn.execute(check_results.CHECK_RESULT_DDL)
     conn.execute(site_queries.SITE_QUERY_DDL)
+    query_lifecycle.ensure_tables(conn)  # #18's columns of site_query and its history
     conn.execute(holds.RELEASE_DDL)
 
 

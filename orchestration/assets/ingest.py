@@ -12,7 +12,7 @@ from orchestration.progress import ingest_progress, stage_done
 from orchestration.faults import fault_point
 from orchestration.publishing import LoadInProgress, create_candidate, discard_candidate
 from orchestration.resources import WarehouseSettings
-from quality import holds, intake
+from quality import holds, intake, query_answers, site_queries
 from sources.domains import DOMAINS
 from sources.registry import RegistryError, load_registry, study_id_problem
 
@@ -112,6 +112,9 @@ def _ingest(context: dg.AssetExecutionContext, warehouse: WarehouseSettings, reg
         intake.prepare_warehouse(conn)
         previous_cutoff = intake.last_cutoff(conn)
         released = holds.apply_releases(conn, holds.read_requests(home.root), load_id)
+        # Site answers recorded while a load ran, or lost with a rollback (orchestration.answers).
+        answered = [query_answers.apply_batch(conn, batch, load_id)
+                    for batch in query_answers.pending(conn, query_answers.read_batches(home.root))]
         report = intake.ingest_inbox(conn, Path(warehouse.inbox), registry,
                                      load_id, datetime.now(timezone.utc).replace(tzinfo=None),
                                      max_deleted_share=warehouse.max_deleted_share, limits=warehouse.read_limits,
@@ -119,7 +122,7 @@ def _ingest(context: dg.AssetExecutionContext, warehouse: WarehouseSettings, reg
         context.log.info(stage_done("ingest", _ingest_detail(report)))  # bench splits stages here
         fault_point("ingest")
         cutoff = intake.resolve_cutoff(conn, warehouse.cutoff)
-        if not report.files and not released and cutoff == previous_cutoff:
+        if not report.files and not released and not answered and cutoff == previous_cutoff:
             context.log.info("No new file in the inbox and the same cutoff: nothing to publish.")
             conn.close()
             candidate.unlink(missing_ok=True)
@@ -133,6 +136,8 @@ def _ingest(context: dg.AssetExecutionContext, warehouse: WarehouseSettings, reg
                                             max_failing_share=warehouse.max_failing_share)
         fault_point("checks")
         intake.start_load_log(conn, report, cutoff, warehouse.study_id or registry.study_id)
+        # Before dbt: quality.site_indicators measures this load's queries.
+        site_queries.update_site_queries(conn, load_id)
         conn.execute("CHECKPOINT")
         summary = intake.check_summary(conn, load_id)
     context.log.info(stage_done("checks", _checks_detail(lab, summary, report)))

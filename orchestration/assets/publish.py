@@ -10,20 +10,31 @@ from orchestration.faults import fault_point
 from orchestration.progress import stage_done
 from orchestration.publishing import publish, reject_candidate
 from orchestration.resources import WarehouseSettings
-from quality import gate, intake, site_queries
+from quality import gate, intake
 
 PUBLISHED_KEY = dg.AssetKey(["published", "warehouse"])
 
 
 def _alert_load_findings(home, load_id: str) -> bool:
-    """One message per published load that had quality failures or safety signals."""
+    """One message per published load that had quality failures, safety signals or sites over
+    a risk threshold, ending with where the load's quality dashboard is (written for it)."""
     from quality.alerts import build_load_alert, send_alert
+    from quality.indicators import with_dashboard, with_indicators
 
     urls = alert_urls()
     data_docs = home.data_docs(load_id)
     with duckdb.connect(str(home.published), read_only=True) as conn:
         alert = build_load_alert(conn, load_id, data_docs=data_docs if data_docs.exists() else None)
-    return bool(alert and urls and send_alert(alert, urls))
+        alert = with_indicators(alert, conn, load_id)
+    if not (alert and urls):
+        return False
+    from orchestration.quality_report import DEFAULT_FOLDER, build_quality_report
+
+    try:
+        alert = with_dashboard(alert, build_quality_report(home.published, home.root / DEFAULT_FOLDER))
+    except Exception as exc:  # noqa: BLE001 - the load is published: the alert must still go out
+        alert = with_dashboard(alert, None, f"{type(exc).__name__}: {exc}")
+    return send_alert(alert, urls)
 
 
 def build_published_asset() -> dg.AssetsDefinition:
@@ -35,7 +46,6 @@ def build_published_asset() -> dg.AssetsDefinition:
         home = warehouse.warehouse_home
         candidate = home.candidate(load_id)
         with duckdb.connect(str(candidate), config=warehouse.duckdb_config) as conn:
-            site_queries.update_site_queries(conn, load_id)
             decision = gate.evaluate_gate(conn, load_id)
             intake.finish_load_log(conn, load_id, "published" if decision.publish else "rejected")
             conn.execute("CHECKPOINT")
