@@ -119,7 +119,8 @@ def _ingest(context: dg.AssetExecutionContext, warehouse: WarehouseSettings, reg
                                      load_id, datetime.now(timezone.utc).replace(tzinfo=None),
                                      max_deleted_share=warehouse.max_deleted_share, limits=warehouse.read_limits,
                                      progress=ingest_progress())
-        context.log.info(stage_done("ingest", _ingest_detail(report)))  # bench splits stages here
+        detail = _ingest_detail(report) + (f"; {len(answered)} answer workbooks applied" if answered else "")
+        context.log.info(stage_done("ingest", detail))  # bench splits stages here
         fault_point("ingest")
         cutoff = intake.resolve_cutoff(conn, warehouse.cutoff)
         if not report.files and not released and not answered and cutoff == previous_cutoff:
