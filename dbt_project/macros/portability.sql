@@ -85,3 +85,22 @@
     )
     select {{ name }} from integer_series
 {%- endmacro %}
+
+
+{% macro use_own_catalog(relation) -%}
+    {#- The sql_header of a view that names its sources without their catalog (adlb): names
+        resolve in the view's own catalog when it is read, but dbt's contract check and the
+        create statement are bound in the session's default catalog. -#}
+    {{ return(adapter.dispatch('use_own_catalog')(relation)) }}
+{%- endmacro %}
+
+{% macro duckdb__use_own_catalog(relation) -%}
+    {#- The profile attaches the warehouse to an in-memory database: its default catalog is
+        `memory`. Every relation dbt writes is qualified, so the thread's session keeping
+        `warehouse` as its default afterwards changes nothing else. -#}
+    use {{ relation.database }};
+{%- endmacro %}
+
+{% macro default__use_own_catalog(relation) -%}
+    {#- PostgreSQL: one database per connection; nothing to do. -#}
+{%- endmacro %}

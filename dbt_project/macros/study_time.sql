@@ -1,12 +1,19 @@
 {#- Study time (endpoints.md §1). Every model that places an event in study time calls these
     macros, so "no day 0" and "Day 1 is baseline" are written once. -#}
 
+{% macro days_between(first_date, second_date) -%}
+    {#- second - first in days, a bigint on every engine (DuckDB's date difference is a bigint,
+        PostgreSQL's an integer): the marts' contracts declare one type. -#}
+    cast({{ dbt.datediff(first_date, second_date, 'day') }} as {{ dbt.type_bigint() }})
+{%- endmacro %}
+
+
 {% macro study_day(event_date, day1_date) -%}
     {#- date - Day1 + 1 on or after Day 1, date - Day1 before it: there is no day 0. -#}
     (case
         when {{ event_date }} >= {{ day1_date }}
-            then {{ dbt.datediff(day1_date, event_date, 'day') }} + 1
-        else {{ dbt.datediff(day1_date, event_date, 'day') }}
+            then {{ days_between(day1_date, event_date) }} + 1
+        else {{ days_between(day1_date, event_date) }}
     end)
 {%- endmacro %}
 

@@ -15,7 +15,6 @@ from typing import Any
 import duckdb
 
 from sources.domains import DOMAINS
-from sources.manifest import MANIFEST_DDL
 from sources.study_parameters import DBT_PROJECT_DIR
 
 DBT = Path(sys.executable).parent / "dbt"
@@ -47,12 +46,10 @@ class RawWarehouse:
     files: list[ExportFile] = field(default_factory=list)
 
     def write(self) -> None:
+        from quality.intake import prepare_warehouse
+
         with duckdb.connect(str(self.path)) as conn:
-            conn.execute("CREATE SCHEMA IF NOT EXISTS raw")
-            conn.execute("CREATE SCHEMA IF NOT EXISTS quality")
-            for domain in DOMAINS.values():
-                conn.execute(domain.ddl())
-            conn.execute(MANIFEST_DDL)
+            prepare_warehouse(conn)   # every table a load writes (quality.site_query: site_indicators reads it)
             for f in self.files:
                 self._insert(conn, f)
 

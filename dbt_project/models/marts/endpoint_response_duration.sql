@@ -58,7 +58,7 @@ final as (
         start_days.response as start_response,
         losses.loss_date,
         last_samples.last_sample_date,
-        {{ dbt.datediff('response_starts.start_date', 'coalesce(losses.loss_date, last_samples.last_sample_date)', 'day') }} as duration_days,
+        {{ days_between('response_starts.start_date', 'coalesce(losses.loss_date, last_samples.last_sample_date)') }} as duration_days,
         losses.loss_date is null as censored
 
     from response_starts
