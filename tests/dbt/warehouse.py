@@ -14,6 +14,9 @@ from typing import Any
 
 import duckdb
 
+from quality import query_lifecycle
+from quality.intake import LOAD_LOG_DDL
+from quality.site_queries import SITE_QUERY_DDL
 from sources.domains import DOMAINS
 from sources.manifest import MANIFEST_DDL
 from sources.study_parameters import DBT_PROJECT_DIR
@@ -53,6 +56,10 @@ class RawWarehouse:
             for domain in DOMAINS.values():
                 conn.execute(domain.ddl())
             conn.execute(MANIFEST_DDL)
+            # The quality tables a load writes before dbt runs and the models read (empty here).
+            conn.execute(LOAD_LOG_DDL)
+            conn.execute(SITE_QUERY_DDL)
+            query_lifecycle.ensure_tables(conn)
             for f in self.files:
                 self._insert(conn, f)
 
