@@ -2,6 +2,7 @@
 candidate warehouse. dbt data tests become asset checks; error-severity ones block publishing.
 """
 
+import fcntl
 import hashlib
 import os
 import subprocess
@@ -65,12 +66,19 @@ def dbt_project() -> DbtProject:
     """The project, with a manifest parsed once per process when missing or older than the
     models (prepare_if_dev only acts under `dagster dev`; CLI, tests and CI need this too)."""
     project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
-    if _manifest_is_stale(project):
-        # Not project.preparer.prepare(): it looks for `dbt` on PATH, which cron and a
-        # non-activated venv do not have.
-        env = {**os.environ, "ITP_WAREHOUSE_PATH": DBT_WAREHOUSE_PATH, "DO_NOT_TRACK": "1"}
-        subprocess.run([dbt_executable(), "parse", "--quiet", "--project-dir", str(DBT_PROJECT_DIR),
-                        "--profiles-dir", str(DBT_PROJECT_DIR)], env=env, check=True)
+    if not _manifest_is_stale(project):
+        return project
+    # Two processes starting at once (two HOMEs' loads, parallel test workers) would both
+    # write target/: one parses, the other waits and finds the manifest fresh.
+    DBT_TARGET_DIR.mkdir(parents=True, exist_ok=True)
+    with open(DBT_TARGET_DIR / "parse.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if _manifest_is_stale(project):
+            # Not project.preparer.prepare(): it looks for `dbt` on PATH, which cron and a
+            # non-activated venv do not have.
+            env = {**os.environ, "ITP_WAREHOUSE_PATH": DBT_WAREHOUSE_PATH, "DO_NOT_TRACK": "1"}
+            subprocess.run([dbt_executable(), "parse", "--quiet", "--project-dir", str(DBT_PROJECT_DIR),
+                            "--profiles-dir", str(DBT_PROJECT_DIR)], env=env, check=True)
     return project
 
 
