@@ -15,10 +15,8 @@ from typing import Any
 import duckdb
 
 from quality import query_lifecycle
-from quality.intake import LOAD_LOG_DDL
-from quality.site_queries import SITE_QUERY_DDL
+from quality.intake import prepare_warehouse
 from sources.domains import DOMAINS
-from sources.manifest import MANIFEST_DDL
 from sources.study_parameters import DBT_PROJECT_DIR
 
 DBT = Path(sys.executable).parent / "dbt"
@@ -51,14 +49,9 @@ class RawWarehouse:
 
     def write(self) -> None:
         with duckdb.connect(str(self.path)) as conn:
-            conn.execute("CREATE SCHEMA IF NOT EXISTS raw")
-            conn.execute("CREATE SCHEMA IF NOT EXISTS quality")
-            for domain in DOMAINS.values():
-                conn.execute(domain.ddl())
-            conn.execute(MANIFEST_DDL)
-            # The quality tables a load writes before dbt runs and the models read (empty here).
-            conn.execute(LOAD_LOG_DDL)
-            conn.execute(SITE_QUERY_DDL)
+            # The tables a load creates before dbt runs, as a load creates them (empty here);
+            # the site queries' lifecycle columns come when a load first updates its queries.
+            prepare_warehouse(conn)
             query_lifecycle.ensure_tables(conn)
             for f in self.files:
                 self._insert(conn, f)
