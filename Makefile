@@ -23,8 +23,12 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/itp-warehouse demo --home $(or $(HOME_DIR),demo_home)
 
+# Both cores: one test file per worker at a time (its module fixtures are built once);
+# PYTEST_WORKERS=0 runs in one process.
+PYTEST_WORKERS ?= 2
+
 test: $(STAMP)
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)

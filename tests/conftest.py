@@ -17,6 +17,32 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
+# `make test` runs two workers, one test file at a time each (pytest-xdist, --dist loadfile),
+# handing out files in collection order. The files that take a minute or more (several real
+# loads each; measured with --durations) go first, so the last file handed out is a short one
+# and both workers finish together instead of one waiting for a long file started last.
+LONG_FILES = (
+    "tests/orchestration/test_faults.py",
+    "tests/e2e/test_snapshot_identity.py",
+    "tests/e2e/test_incremental_labs.py",
+    "tests/hostile/test_hostile_loads.py",
+    "tests/adam/test_study_id.py",
+    "tests/bench/test_harness.py",
+    "tests/postgres/test_publication.py",
+    "tests/e2e/test_cdisc_pilot.py",
+    "tests/privacy/test_privacy.py",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    missing = [f for f in LONG_FILES if not (REPO / f).is_file()]
+    if missing:
+        raise pytest.UsageError(f"tests/conftest.py LONG_FILES names files that do not exist: {missing}")
+    def rank(item: pytest.Item) -> int:
+        path = item.path.relative_to(REPO).as_posix()
+        return LONG_FILES.index(path) if path in LONG_FILES else len(LONG_FILES)
+    items.sort(key=rank)   # stable: the order within a file, and of the other files, is kept
+
 
 def cli(*args: str, env: dict | None = None, check: bool = False) -> subprocess.CompletedProcess:
     """Run the installed console script, as a data engineer would."""

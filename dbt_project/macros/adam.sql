@@ -21,6 +21,15 @@
 {%- endmacro %}
 
 
+{% macro adam_identifiers(alias) -%}
+    {#- The identifier variables every dataset of the package starts with (adam.md §1), from a
+        relation with site_id and subject_id. -#}
+    {{ study_id() }} as STUDYID,
+        {{ usubjid(alias ~ '.site_id', alias ~ '.subject_id') }} as USUBJID,
+        {{ alias }}.site_id as SITEID
+{%- endmacro %}
+
+
 {% macro sas_flag(condition) -%}
     {#- ADaM population flags: `Y`/`N`. -#}
     (case when {{ condition }} then 'Y' else 'N' end)

@@ -2,6 +2,7 @@
 candidate warehouse. dbt data tests become asset checks; error-severity ones block publishing.
 """
 
+import fcntl
 import hashlib
 import os
 import shutil
@@ -93,19 +94,30 @@ def dbt_project() -> DbtProject:
     project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR, target_path=DBT_TARGET_DIR)
     wanted = _parse_inputs_fingerprint()
     recorded = DBT_TARGET_DIR / PARSE_FINGERPRINT
-    if not Path(project.manifest_path).exists() or not recorded.exists() or recorded.read_text() != wanted:
-        # Not project.preparer.prepare(): it looks for `dbt` on PATH, which cron and a
-        # non-activated venv do not have.
-        DBT_TARGET_DIR.mkdir(parents=True, exist_ok=True)
-        env = {**os.environ, "ITP_WAREHOUSE_PATH": DBT_WAREHOUSE_PATH, "DO_NOT_TRACK": "1"}
-        parse = subprocess.run(
-            [dbt_executable(), "parse", "--quiet", "--project-dir", str(DBT_PROJECT_DIR),
-             "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(DBT_TARGET_DIR),
-             "--log-path", str(DBT_STATE_DIR / "logs")],
-            env=env, cwd=DBT_PROJECT_DIR, capture_output=True, text=True)
-        if parse.returncode != 0:
-            raise RuntimeError(f"dbt could not parse {DBT_PROJECT_DIR}:\n{(parse.stdout + parse.stderr)[-3000:]}")
-        recorded.write_text(wanted)
+
+    def stale() -> bool:
+        return (not Path(project.manifest_path).exists() or not recorded.exists()
+                or recorded.read_text() != wanted)
+
+    if not stale():
+        return project
+    # Two processes starting at once (two HOMEs' loads, parallel test workers) would both
+    # write target/: one parses, the other waits and finds the manifest fresh.
+    DBT_TARGET_DIR.mkdir(parents=True, exist_ok=True)
+    with open(DBT_TARGET_DIR / "parse.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if stale():
+            # Not project.preparer.prepare(): it looks for `dbt` on PATH, which cron and a
+            # non-activated venv do not have.
+            env = {**os.environ, "ITP_WAREHOUSE_PATH": DBT_WAREHOUSE_PATH, "DO_NOT_TRACK": "1"}
+            parse = subprocess.run(
+                [dbt_executable(), "parse", "--quiet", "--project-dir", str(DBT_PROJECT_DIR),
+                 "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(DBT_TARGET_DIR),
+                 "--log-path", str(DBT_STATE_DIR / "logs")],
+                env=env, cwd=DBT_PROJECT_DIR, capture_output=True, text=True)
+            if parse.returncode != 0:
+                raise RuntimeError(f"dbt could not parse {DBT_PROJECT_DIR}:\n{(parse.stdout + parse.stderr)[-3000:]}")
+            recorded.write_text(wanted)
     return project
 
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import duckdb
 
+from quality.intake import prepare_warehouse
 from sources.domains import DOMAINS
 from sources.study_parameters import DBT_PROJECT_DIR
 
@@ -49,7 +50,7 @@ class RawWarehouse:
         from quality.intake import prepare_warehouse
 
         with duckdb.connect(str(self.path)) as conn:
-            prepare_warehouse(conn)   # every table a load writes (quality.site_query: site_indicators reads it)
+            prepare_warehouse(conn)   # every table a load writes, site queries' lifecycle included
             for f in self.files:
                 self._insert(conn, f)
 

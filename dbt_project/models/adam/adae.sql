@@ -13,9 +13,7 @@ adverse_events as (
 final as (
 
     select
-        {{ study_id() }} as STUDYID,
-        {{ usubjid('adverse_events.site_id', 'adverse_events.subject_id') }} as USUBJID,
-        adverse_events.site_id as SITEID,
+        {{ adam_identifiers('adverse_events') }},
         cast(row_number() over (
             partition by adverse_events.site_id, adverse_events.subject_id
             order by adverse_events.onset_date, adverse_events.source_file, adverse_events.source_row

@@ -65,9 +65,7 @@ records as (
 final as (
 
     select
-        {{ study_id() }} as STUDYID,
-        {{ usubjid('records.site_id', 'records.subject_id') }} as USUBJID,
-        records.site_id as SITEID,
+        {{ adam_identifiers('records') }},
         cast(row_number() over (
             partition by records.site_id, records.subject_id
             order by records.treatment_month nulls last, records.dtype nulls first, records.adt,

@@ -22,9 +22,7 @@ period_ends as (
 final as (
 
     select
-        {{ study_id() }} as STUDYID,
-        {{ usubjid('conmed_periods.site_id', 'conmed_periods.subject_id') }} as USUBJID,
-        conmed_periods.site_id as SITEID,
+        {{ adam_identifiers('conmed_periods') }},
         cast(row_number() over (
             partition by conmed_periods.site_id, conmed_periods.subject_id
             order by conmed_periods.start_date, conmed_periods.source_file, conmed_periods.source_row

@@ -169,9 +169,7 @@ records as (
 final as (
 
     select
-        {{ study_id() }} as STUDYID,
-        {{ usubjid('records.site_id', 'records.subject_id') }} as USUBJID,
-        records.site_id as SITEID,
+        {{ adam_identifiers('records') }},
         records.paramcd as PARAMCD,
         parameters.param_label as PARAM,
         parameters.paramn as PARAMN,
