@@ -170,7 +170,7 @@ def _peak_kb() -> int:
 
 def measure(folder: Path, variant: str) -> dict:
     from sources import readers, xlsx_rows
-    from sources.inbox import discover
+    from sources.inbox import discover, open_inbox_file
     from sources.naming import parse_file_name
     from sources.registry import load_registry
     import python_calamine  # noqa: F401 - imported before the baseline, as the readers are
@@ -199,7 +199,7 @@ def measure(folder: Path, variant: str) -> dict:
     else:
         if variant == "read.calamine":
             def _calamine_source(file, site, watch=None):
-                with readers.open_inbox_file(file) as fh:
+                with open_inbox_file(file) as fh:
                     yield from calamine_rows(fh, watch)
             readers.ROW_SOURCES["xlsx"] = _calamine_source
         registry = load_registry(folder / "sites.yaml")
