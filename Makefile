@@ -27,8 +27,16 @@ demo: $(STAMP)
 # PYTEST_WORKERS=0 runs in one process.
 PYTEST_WORKERS ?= 2
 
+# The tests' files (warehouse homes, DuckDB versions, Dagster's SQLite event log) live in
+# memory when /dev/shm exists: each load commits a thousand small SQLite transactions, and
+# two workers' fsyncs on a shared disk were a large part of the suite's time (docs/decisions.md
+# "Test suite time"). One folder per run, removed after it; TEST_TMP=/tmp keeps them on disk.
+TEST_TMP ?= $(firstword $(wildcard /dev/shm) /tmp)
+
 test: $(STAMP)
-	$(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
+	@tmp=$$(mktemp -d $(TEST_TMP)/itp-pytest.XXXXXX) && \
+	  $(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile --basetemp $$tmp/base $(PYTEST_ARGS); \
+	  status=$$?; rm -rf $$tmp; exit $$status
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
