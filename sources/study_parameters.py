@@ -157,3 +157,21 @@ def ctcae_absolute_limits() -> dict[tuple[str, int], tuple[str, float]]:
 def safety_signals() -> dict[str, str]:
     """Signal code of marts.safety_signal -> its label (seed safety_signals.csv)."""
     return {r["signal"]: r["label"] for r in _read_seed("safety_signals")}
+
+
+@dataclass(frozen=True)
+class ResponseCategory:
+    category: str              # CR, R, NR, NE
+    display_order: int         # the report's order; ADRS.AVAL
+    label: str
+    is_sample_category: bool   # a platelet sample or day can have it (not NE)
+    is_response: bool          # CR or R
+
+
+@cache
+def response_categories() -> tuple[ResponseCategory, ...]:
+    """The IWG response categories of endpoints.md §3 in order (seed response_categories.csv)."""
+    rows = [ResponseCategory(r["category"], int(r["display_order"]), r["label"],
+                             r["is_sample_category"] == "true", r["is_response"] == "true")
+            for r in _read_seed("response_categories")]
+    return tuple(sorted(rows, key=lambda c: c.display_order))

@@ -12,7 +12,7 @@ import pytest
 
 from sources.domains import DOMAINS
 from sources.study_parameters import (controlled_terms, ctcae_absolute_limits, drug_classes, endpoints,
-                                      safety_signals, study_vars)
+                                      response_categories, safety_signals, study_vars)
 
 
 @pytest.fixture(scope="module")
@@ -36,6 +36,7 @@ def seed_vocabularies() -> dict[str, set[str]]:
     vocabularies["drug_classes"] = set(drug_classes())
     vocabularies["endpoints"] = {e.endpoint for e in endpoints()}
     vocabularies["safety_signals"] = set(safety_signals())
+    vocabularies["response_categories"] = {c.category for c in response_categories()}
     return {name: terms for name, terms in vocabularies.items() if not all(t.isdigit() for t in terms)}
 
 
