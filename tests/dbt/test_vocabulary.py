@@ -1,5 +1,5 @@
-"""One vocabulary (issue #14): controlled terms, endpoint codes and thresholds live in the seeds
-and dbt_project.yml vars; Python and the dbt tests read them there. These tests fail when a
+"""One vocabulary (issue #14): controlled terms, endpoint and signal codes, response categories
+and thresholds live in the seeds and dbt_project.yml vars; Python and the dbt tests read them there. These tests fail when a
 second copy appears (an `accepted_values` list repeating a seed's terms) or when a column that
 ingestion checks against the seed is left unchecked in dbt."""
 from __future__ import annotations
@@ -65,26 +65,42 @@ def test_every_controlled_export_column_is_tested_in_dbt_against_the_seed(data_t
     assert checked <= seed_columns, checked - seed_columns
 
 
-def test_the_controlled_term_test_reads_the_seed(built, tmp_path):
-    """The generic test's compiled SQL passes on the built warehouse, and finds the `F` rows
-    once `F` is taken out of the seed's table: the seed is the list dbt checks."""
+def _test_sql(built, test: str, model: str) -> str:
+    """The compiled SQL of the one test named `test` (generic or singular) on `model`."""
     [node] = [n for n in json.loads((built.target / "manifest.json").read_text())["nodes"].values()
-              if n["resource_type"] == "test" and n.get("test_metadata", {}).get("name") == "controlled_term"
-              and n["attached_node"].endswith(".stg_site_exports__subjects")]
-    sql = node["compiled_code"]
-    assert built.rows(sql) == []
+              if n["resource_type"] == "test" and test in (n["name"], n.get("test_metadata", {}).get("name"))
+              and n["depends_on"]["nodes"] and any(d.endswith("." + model) for d in n["depends_on"]["nodes"])]
+    return node["compiled_code"]
+
+
+def _rows_after(built, tmp_path, sql: str, *changes: str) -> list[tuple]:
+    """What `sql` returns on a copy of the built warehouse after `changes` (to a seed table)."""
     copy = tmp_path / "warehouse.duckdb"
     shutil.copyfile(built.path, copy)
     with duckdb.connect(str(copy)) as conn:
-        conn.execute("DELETE FROM reference.controlled_terms WHERE domain = 'subjects' AND term = 'F'")
-        failing = {value for (value,) in conn.execute(sql).fetchall()}
-    assert failing == {"F"}
+        for change in changes:
+            conn.execute(change)
+        return conn.execute(sql).fetchall()
 
 
-def _compiled(built, name: str) -> str:
-    [node] = [n for n in json.loads((built.target / "manifest.json").read_text())["nodes"].values()
-              if n["resource_type"] == "test" and n["name"] == name]
-    return node["compiled_code"]
+def test_the_controlled_term_test_reads_the_seed(built, tmp_path):
+    """The generic test passes on the built warehouse and finds the `F` rows once `F` is taken
+    out of the seed's table: the seed is the list dbt checks."""
+    sql = _test_sql(built, "controlled_term", "stg_site_exports__subjects")
+    assert built.rows(sql) == []
+    rows = _rows_after(built, tmp_path, sql,
+                       "DELETE FROM reference.controlled_terms WHERE domain = 'subjects' AND term = 'F'")
+    assert {value for (value,) in rows} == {"F"}
+
+
+def test_the_in_reference_test_reads_the_seeds_subset(built, tmp_path):
+    """A response starts with CR or R because the seed says which categories are a response:
+    once CR is not, the test on endpoint_response_duration finds the CR starts."""
+    sql = _test_sql(built, "in_reference", "endpoint_response_duration")
+    assert built.rows(sql) == []
+    rows = _rows_after(built, tmp_path, sql,
+                       "UPDATE reference.response_categories SET is_response = false WHERE category = 'CR'")
+    assert {value for (value,) in rows} == {"CR"}
 
 
 def test_the_mart_has_exactly_the_seeds_endpoints(built):
@@ -97,15 +113,12 @@ def test_the_mart_has_exactly_the_seeds_endpoints(built):
 def test_the_row_check_of_endpoint_summary_follows_the_seed(built, tmp_path):
     """assert_endpoint_summary_has_every_row reads its endpoints from the seed: an endpoint the
     seed adds without SQL, or one the SQL counts that the seed lacks, fails it."""
-    sql = _compiled(built, "assert_endpoint_summary_has_every_row")
+    sql = _test_sql(built, "assert_endpoint_summary_has_every_row", "endpoint_summary")
     assert built.rows(sql) == []
-    copy = tmp_path / "warehouse.duckdb"
-    shutil.copyfile(built.path, copy)
-    with duckdb.connect(str(copy)) as conn:
-        conn.execute("DELETE FROM reference.endpoints WHERE endpoint = 'ae_serious'")
-        conn.execute("INSERT INTO reference.endpoints VALUES ('ae_fatal', 20, 'all', 'Fatal adverse event')")
-        failing = {row[0]: row[1:] for row in conn.execute(sql).fetchall()}
-    assert failing == {"ae_serious": (None, 1), "ae_fatal": (1, None)}
+    rows = _rows_after(built, tmp_path, sql,
+                       "DELETE FROM reference.endpoints WHERE endpoint = 'ae_serious'",
+                       "INSERT INTO reference.endpoints VALUES ('ae_fatal', 20, 'all', 'Fatal adverse event')")
+    assert {row[0]: row[1:] for row in rows} == {"ae_serious": (None, 1), "ae_fatal": (1, None)}
 
 
 def test_safety_signal_thresholds_are_the_ctcae_grade_3_limits():
