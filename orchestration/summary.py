@@ -7,13 +7,10 @@ from pathlib import Path
 
 import duckdb
 
-# The order of endpoints.md §7's endpoint_summary table, for reading top to bottom.
-ENDPOINT_ORDER = [
-    "treated", "exposure_ge_3m", "exposure_gt_6m", "exposure_ge_12m", "withdrawn",
-    "initial_or", "initial_cr", "response_or", "response_cr", "bleeding_any",
-    "conmed_baseline", "conmed_reduced", "ae_any", "ae_grade3plus", "ae_serious", "ae_related",
-    "ae_led_to_withdrawal", "lab_grade1plus", "lab_grade3plus",
-]
+from sources.study_parameters import endpoints
+
+# The order of endpoints.md §7's endpoint_summary table, for reading top to bottom (seed endpoints.csv).
+ENDPOINT_ORDER = [e.endpoint for e in endpoints()]
 TIMEPOINT_ORDER = ["all", "day14", "baseline"] + [f"month_{k}" for k in range(1, 13)] + [
     "month_3_to_6", "no_response", "adverse_event", "other"]
 

@@ -4,28 +4,20 @@ from __future__ import annotations
 
 import csv
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import pytest
 
-# endpoints.md §9 (first report of the study), as (endpoint, timepoint) -> (n, denominator, pct).
-SECTION_9 = {
-    ("exposure_ge_3m", "all"): (76, 76, 100.0),
-    ("exposure_gt_6m", "all"): (51, 76, 67.1),
-    ("exposure_ge_12m", "all"): (30, 76, 39.5),
-    ("withdrawn", "all"): (5, 76, 6.6),
-    ("withdrawn", "no_response"): (2, 76, 2.6),
-    ("withdrawn", "adverse_event"): (0, 76, 0.0),
-    ("withdrawn", "other"): (3, 76, 3.9),
-    ("bleeding_any", "baseline"): (50, 68, 73.5),
-    ("bleeding_any", "month_3"): (42, 68, 61.8),
-    ("conmed_baseline", "all"): (63, 76, 82.9),
-    ("conmed_reduced", "month_3_to_6"): (23, 63, 36.5),
-    ("lab_grade1plus", "ALT"): (0, 76, 0.0),
-    ("lab_grade1plus", "AST"): (0, 76, 0.0),
-    ("lab_grade1plus", "LYMPH"): (0, 76, 0.0),
-}
+# The demo generator's own record of §9 (the lead re-points this import when the generator
+# moves out of `sources`, issue #14).
+from sources.generator import Calibration, Rules, check_calibration
+
+# endpoints.md §9 (first report of the study) lives once, as the generator's calibration
+# (Calibration: the figures the demo cohort is generated to give, checked by check_calibration).
+# §9's "no elevated transaminases or lymphocytopenia" needs no calibration: it is stated here.
+NO_LAB_FINDINGS = ("ALT", "AST", "LYMPH")
 
 
 @pytest.fixture(scope="module")
@@ -84,16 +76,27 @@ def test_summary_all_lists_every_row(demo_home, warehouse):
     assert len(lines) == rows + 2 and any("glucocorticoid_month_3_to_6" in line for line in lines)
 
 
-@pytest.mark.parametrize("key", list(SECTION_9), ids=lambda k: "/".join(k))
-def test_endpoint_summary_reproduces_section_9(warehouse, key):
-    assert _summary(warehouse)[key] == SECTION_9[key]
+@dataclass(frozen=True)
+class CountedFigures:
+    """(endpoint, timepoint) -> (n, denominator) counts read as the generator's Figures."""
+    counts: dict[tuple[str, str], tuple[int, int]]
+
+    def get(self, endpoint: str, timepoint: str) -> tuple[int, int]:
+        return self.counts.get((endpoint, timepoint), (0, 0))
 
 
-def test_bleeding_stays_below_baseline_every_month(warehouse):
-    summary = _summary(warehouse)
-    baseline = summary[("bleeding_any", "baseline")][2]
-    monthly = [summary[("bleeding_any", f"month_{k}")][2] for k in range(1, 13)]
-    assert all(p < baseline for p in monthly), monthly
+def assert_reproduces_section_9(counts: dict[tuple[str, str], tuple[int, int]]) -> None:
+    """endpoints.md §9 holds for these counts (the mart's, or ADaM's recount): the generator's
+    check that refuses a miscalibrated cohort (every §9 count, bleeding below its baseline share
+    in every month), and §9's lab rows without findings."""
+    check_calibration(CountedFigures(counts), Rules.load())
+    treated = Calibration().treated
+    assert {t: counts[("lab_grade1plus", t)] for t in NO_LAB_FINDINGS} == {t: (0, treated) for t in NO_LAB_FINDINGS}
+
+
+def test_endpoint_summary_reproduces_section_9(warehouse):
+    """Percentages are n / denominator: the oracle test below compares them too."""
+    assert_reproduces_section_9({k: (n, d) for k, (n, d, _) in _summary(warehouse).items()})
 
 
 def test_glucocorticoids_and_rituximab_are_reduced_most_often(warehouse):
