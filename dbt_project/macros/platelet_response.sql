@@ -11,6 +11,13 @@
 {%- endmacro %}
 
 
+{% macro in_initial_response_window(study_day) -%}
+    {#- The initial response's window (endpoints.md §4): study days 2 .. initial_response_last_day
+        (Day 1 is baseline). -#}
+    ({{ study_day }} between 2 and {{ var('initial_response_last_day') }})
+{%- endmacro %}
+
+
 {% macro first_assessment_reaching(published, assessments, reached, keys=['site_id', 'subject_id'], carried=[]) -%}
     {#- The select of, per row of `published` (a CTE with `keys`, plus the `carried` columns),
         the first of its `assessments` (a CTE with `keys`, sample_date and study_day) that

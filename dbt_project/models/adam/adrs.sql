@@ -41,7 +41,7 @@ window_days as (
 
     select *
     from platelet_days
-    where study_day between 2 and {{ var('initial_response_last_day') }}
+    where {{ in_initial_response_window('study_day') }}
 
 ),
 

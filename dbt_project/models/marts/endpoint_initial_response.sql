@@ -31,7 +31,7 @@ window_samples as (
 
     select *
     from platelet_samples
-    where study_day between 2 and {{ var('initial_response_last_day') }}
+    where {{ in_initial_response_window('study_day') }}
 
 ),
 
