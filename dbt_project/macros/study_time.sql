@@ -72,3 +72,25 @@
         {{ exceptions.raise_compiler_error("unknown exposure band " ~ band) }}
     {%- endif -%}
 {%- endmacro %}
+
+
+{% macro placed_in_study_time(events, event_date, study_day_name='study_day', subjects_dosed='subjects_dosed') -%}
+    {#- The select that places each row of `events` (a CTE with site_id, subject_id and the date
+        column `event_date`) in study time (endpoints.md §1): its subject's Day 1, the date's
+        study day (named `study_day_name`), treatment month, and whether it falls after the
+        cutoff. `subjects_dosed`: a CTE of int_subjects_dosed; rows of subjects not treated keep
+        a null Day 1, study day and month. The timed AE, bleeding and lab models start from it. -#}
+    {%- set event_study_day = study_day(events ~ '.' ~ event_date, subjects_dosed ~ '.day1_date') -%}
+    select
+        {{ events }}.*,
+        {{ subjects_dosed }}.day1_date,
+        {{ event_study_day }} as {{ study_day_name }},
+        {{ treatment_month(event_study_day) }} as treatment_month,
+        {{ events }}.{{ event_date }} > {{ cutoff_date() }} as is_after_cutoff
+
+    from {{ events }}
+    left join {{ subjects_dosed }}
+        on {{ events }}.site_id = {{ subjects_dosed }}.site_id
+        and {{ events }}.subject_id = {{ subjects_dosed }}.subject_id
+        and {{ subjects_dosed }}.is_treated
+{%- endmacro %}

@@ -21,18 +21,7 @@ response_starts as (
 
 losses as (
 
-    select
-        response_starts.site_id,
-        response_starts.subject_id,
-        min(platelet_days.sample_date) as loss_date
-
-    from response_starts
-    inner join platelet_days
-        on response_starts.site_id = platelet_days.site_id
-        and response_starts.subject_id = platelet_days.subject_id
-        and platelet_days.sample_date > response_starts.start_date
-        and platelet_days.is_loss_start
-    group by response_starts.site_id, response_starts.subject_id
+    {{ first_loss_after('response_starts', 'start_date') }}
 
 ),
 

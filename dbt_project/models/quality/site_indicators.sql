@@ -181,80 +181,59 @@ signals as (
 
 ),
 
----------- one row per site and indicator: value = numerator / denominator (or a count of days)
+---------- every site's figures side by side, then one row per site and indicator:
+---------- value = numerator / denominator (or, without a denominator, a count of days)
 
-measures as (
-
-    select
-        sites.site_id,
-        'quarantine_rate' as indicator,
-        cast(coalesce(current_rows.rows_quarantined, 0) as {{ type_double() }}) as numerator,
-        cast(current_rows.rows_read as {{ type_double() }}) as denominator
-    from sites
-    left join current_rows on current_rows.site_id = sites.site_id
-
-    union all
+site_figures as (
 
     select
         sites.site_id,
-        'open_queries_per_subject',
-        cast(coalesce(unresolved_queries.n_queries, 0) as {{ type_double() }}),
-        cast(subjects.n_subjects as {{ type_double() }})
-    from sites
-    left join unresolved_queries on unresolved_queries.site_id = sites.site_id
-    left join subjects on subjects.site_id = sites.site_id
+        this_load.cutoff_date,
+        current_rows.rows_read,
+        current_rows.rows_quarantined,
+        subjects.n_subjects,
+        unresolved_queries.n_queries,
+        unresolved_queries.oldest_days,
+        newest_exports.newest_export_date,
+        late_domains.n_late,
+        patient_months.n_months,
+        patient_months.n_without_platelets,
+        signals.n_signals
 
-    union all
-
-    select
-        sites.site_id,
-        'oldest_open_query_days',
-        cast(coalesce(unresolved_queries.oldest_days, 0) as {{ type_double() }}),
-        cast(null as {{ type_double() }})
-    from sites
-    left join unresolved_queries on unresolved_queries.site_id = sites.site_id
-
-    union all
-
-    select
-        sites.site_id,
-        'days_since_last_export',
-        cast({{ dbt.datediff('newest_exports.newest_export_date', 'this_load.cutoff_date', 'day') }} as {{ type_double() }}),
-        cast(null as {{ type_double() }})
     from sites
     cross join this_load
+    left join current_rows on current_rows.site_id = sites.site_id
+    left join subjects on subjects.site_id = sites.site_id
+    left join unresolved_queries on unresolved_queries.site_id = sites.site_id
     left join newest_exports on newest_exports.site_id = sites.site_id
-
-    union all
-
-    select
-        sites.site_id,
-        'exports_late_or_missing',
-        cast(late_domains.n_late as {{ type_double() }}),
-        cast(null as {{ type_double() }})
-    from sites
     left join late_domains on late_domains.site_id = sites.site_id
-
-    union all
-
-    select
-        sites.site_id,
-        'missed_platelet_months',
-        cast(coalesce(patient_months.n_without_platelets, 0) as {{ type_double() }}),
-        cast(patient_months.n_months as {{ type_double() }})
-    from sites
     left join patient_months on patient_months.site_id = sites.site_id
-
-    union all
-
-    select
-        sites.site_id,
-        'safety_signals_per_patient_month',
-        cast(coalesce(signals.n_signals, 0) as {{ type_double() }}),
-        cast(patient_months.n_months as {{ type_double() }})
-    from sites
     left join signals on signals.site_id = sites.site_id
-    left join patient_months on patient_months.site_id = sites.site_id
+
+),
+
+{%- set indicators = [
+    ('quarantine_rate', 'coalesce(rows_quarantined, 0)', 'rows_read'),
+    ('open_queries_per_subject', 'coalesce(n_queries, 0)', 'n_subjects'),
+    ('oldest_open_query_days', 'coalesce(oldest_days, 0)', none),
+    ('days_since_last_export', dbt.datediff('newest_export_date', 'cutoff_date', 'day'), none),
+    ('exports_late_or_missing', 'n_late', none),
+    ('missed_platelet_months', 'coalesce(n_without_platelets, 0)', 'n_months'),
+    ('safety_signals_per_patient_month', 'coalesce(n_signals, 0)', 'n_months'),
+] %}
+
+measures as (
+    {% for indicator, numerator, denominator in indicators %}
+    {%- if not loop.first %}
+    union all
+    {%- endif %}
+    select
+        site_id,
+        '{{ indicator }}' as indicator,
+        cast({{ numerator }} as {{ type_double() }}) as numerator,
+        cast({{ denominator if denominator else 'null' }} as {{ type_double() }}) as denominator
+    from site_figures
+    {%- endfor %}
 
 ),
 
