@@ -15,7 +15,8 @@ from pathlib import Path
 
 import duckdb
 
-from quality import check_results, holds, prefetch, quarantine, query_lifecycle, schemas, site_queries
+from ingest import holds, prefetch
+from quality import check_results, quarantine, query_lifecycle, schemas, site_queries
 from sources import manifest
 from sources.bounds import ReadLimits
 from sources.manifest import ManifestEntry
@@ -152,7 +153,7 @@ def _load_file(conn, f: InboxFile, name: ExportName, registry: SiteRegistry, out
 
 def _hold_at_arrival(conn, name: ExportName, out: ManifestEntry, cut_short: str | None,
                      max_deleted_share: float) -> None:
-    """A new snapshot that looks cut short is held, never read as mass deletion (quality.holds)."""
+    """A new snapshot that looks cut short is held, never read as mass deletion (ingest.holds)."""
     if out.status != "loaded":
         return
     reason = (holds.cut_reason(cut_short, name.domain) if cut_short else
@@ -183,7 +184,7 @@ def ingest_inbox(conn: duckdb.DuckDBPyConnection, inbox: Path, registry: SiteReg
                  progress: Callable[[int, int], None] | None = None) -> IntakeReport:
     """Load every file of the inbox that the manifest has not seen yet.
 
-    `workers` processes read files ahead (quality.prefetch); None: as many as there are cores
+    `workers` processes read files ahead (ingest.prefetch); None: as many as there are cores
     (up to 4) when the new files are large enough to repay starting them, else none.
     `max_deleted_share`: a new snapshot deleting more of the current one is held;
     `limits`: the bounds of reading one file (sources.bounds);
@@ -324,7 +325,7 @@ def run_post_intake_checks(conn: duckdb.DuckDBPyConnection, report: IntakeReport
                            docs_dir: Path, max_failing_share: float = 0.2) -> PostIntakeOutcome:
     """Checks that need whole files or several domains, after every row is in: the Great
     Expectations lab suite and cross-domain consistency. Failing rows move to quarantine.
-    Then a file that lost more than `max_failing_share` of its rows is held (quality.holds),
+    Then a file that lost more than `max_failing_share` of its rows is held (ingest.holds),
     and, its site's previous snapshot being current again, the cross-domain checks run again."""
     from quality import expectations  # great_expectations is slow to import
 
