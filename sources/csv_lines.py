@@ -18,6 +18,7 @@ from typing import BinaryIO
 
 from sources.bounds import TIME_CHECK_EVERY, Watch
 from sources.inbox import open_inbox_file
+from sources import reason_codes as rc
 from sources.model import FileRefused, InboxFile
 from sources.parsing import Cell
 from sources.registry import SiteConfig
@@ -33,6 +34,10 @@ _LINE_END = re.compile(rb"\r\n|\r|\n")
 def _too_long() -> str:
     return (f"the file has more than {MAX_LINE_BYTES >> 20} MiB without a line break: it is not a CSV "
             "export (a binary file?)")
+
+
+def _line_too_long() -> FileRefused:
+    return FileRefused(_too_long(), code=rc.FILE_LINE_TOO_LONG)
 
 
 def _is_cr_only(first_line: bytes) -> bool:
@@ -52,7 +57,7 @@ def _raw_lines(fh: BinaryIO) -> Iterator[bytes]:
     number, quoted = 0, False
     while raw := fh.readline(MAX_LINE_BYTES + 1):
         if len(raw) > MAX_LINE_BYTES:
-            raise FileRefused(_too_long())
+            raise _line_too_long()
         if cr_only is None:
             cr_only = _is_cr_only(raw)
         if cr_only:
@@ -76,7 +81,8 @@ def _check_cr_only_line(part: bytes, number: int, quoted: bool) -> bool:
             quoted = not quoted
         elif byte == 0x0A and not quoted:
             raise FileRefused(f"line {number} has a line-break character (LF) inside a value that is not in quotes "
-                              "(the file's lines end in CR only): remove it, or put the value in quotes")
+                              "(the file's lines end in CR only): remove it, or put the value in quotes",
+                              code=rc.FILE_LF_UNQUOTED)
     return quoted
 
 
@@ -106,17 +112,17 @@ def _check_declared_gb18030(fh: BinaryIO) -> None:
         raise FileRefused("the file is UTF-8 text, but the site's declared encoding is GB18030: read as GB18030 "
                           "its Chinese text would turn into other characters (华法林片 into 鍗庢硶鏋楃墖); "
                           "export it in GB18030 (GBK), or change the site's encoding to utf-8 in the "
-                          "site registry if the site now exports UTF-8")
+                          "site registry if the site now exports UTF-8", code=rc.FILE_ENCODING_MISMATCH)
 
 
 def _check_start(raw: bytes, encoding: str) -> None:
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
         raise FileRefused("the file is UTF-16 text (Excel 'Unicode text'); export it as "
-                          f"CSV in {encoding} instead")
+                          f"CSV in {encoding} instead", code=rc.FILE_UTF16)
     if encoding != "utf-8" and raw.startswith(b"\xef\xbb\xbf"):
         raise FileRefused(f"the file starts with a UTF-8 byte-order mark, but the site's "
                           f"declared encoding is {encoding}: export it as {encoding}, or "
-                          "correct the site's encoding in the site registry")
+                          "correct the site's encoding in the site registry", code=rc.FILE_BOM_MISMATCH)
 
 
 def _decode(raw: bytes, encoding: str, number: int, offset: int) -> str:
@@ -127,14 +133,15 @@ def _decode(raw: bytes, encoding: str, number: int, offset: int) -> str:
         raise FileRefused(
             f"the file is not valid {encoding} text: byte(s) {raw[exc.start:exc.end].hex(' ')} at "
             f"byte offset {offset + exc.start} (line {number}) cannot be decoded; export the "
-            f"file as {encoding}, or correct the site's encoding in the site registry") from None
+            f"file as {encoding}, or correct the site's encoding in the site registry",
+            code=rc.FILE_UNDECODABLE) from None
     if "\x00" in text:
         raise FileRefused(f"the file contains a NUL character (line {number}): it is not plain "
-                          f"{encoding} text (UTF-16 without byte-order mark, or a binary file?)")
+                          f"{encoding} text (UTF-16 without byte-order mark, or a binary file?)", code=rc.FILE_NUL)
     if number > 1 and "\ufeff" in text:
         raise FileRefused(f"the file has a byte-order mark (an invisible marker that starts a file) on "
                           f"line {number}: two exports were probably joined into one; send each export "
-                          "as its own file")
+                          "as its own file", code=rc.FILE_BOM_INSIDE)
     return text
 
 
@@ -163,7 +170,7 @@ def _checked_lines(whole: bytes) -> Iterator[bytes]:
     """The lines of a block, refused at the first one longer than `_raw_lines` allows."""
     for raw in _LINE.findall(whole):
         if len(raw) > MAX_LINE_BYTES:
-            raise FileRefused(_too_long())
+            raise _line_too_long()
         yield raw
 
 
@@ -205,7 +212,7 @@ def _decoded_lines(fh: BinaryIO, encoding: str, block_bytes: int = BLOCK_BYTES) 
         cut = block.rfind(b"\n") + 1 if data else len(block)   # at the end of the file: all of it
         if cut == 0:   # no line ends in this block yet
             if len(block) > MAX_LINE_BYTES:
-                raise FileRefused(_too_long())
+                raise _line_too_long()
             pending = block
             continue
         whole, pending = block[:cut], block[cut:]
@@ -214,24 +221,26 @@ def _decoded_lines(fh: BinaryIO, encoding: str, block_bytes: int = BLOCK_BYTES) 
         offset += len(whole)
 
 
-def _csv_problem(message: str, line: int, current: str) -> str:
+def _csv_problem(message: str, line: int, current: str) -> FileRefused:
     """The csv module's complaint as a site coordinator can act on it (`current`: the line being
     read when it complained)."""
     if "field larger than field limit" in message:
         limit = csv.field_size_limit()
         if len(current) > limit:   # the line itself is that long: a line-length problem
             quotes = "" if '"' in current else ", and it has no quote"
-            return (f"a value near line {line} is longer than {limit} characters: line {line} alone is "
-                    f"{len(current.rstrip(chr(13) + chr(10))):,} characters long without a line break{quotes}; no "
-                    "export line is that long: is the file's content a CSV export of this domain (not "
-                    "a binary file, or a text without line breaks)?")
-        return (f"a value near line {line} is longer than {limit} characters: no export "
-                "value is that long; most likely a quote (\") opens a value and is never closed, which "
-                "makes the rest of the file one value")
+            return FileRefused(f"a value near line {line} is longer than {limit} characters: line {line} alone is "
+                               f"{len(current.rstrip(chr(13) + chr(10))):,} characters long without a line break"
+                               f"{quotes}; no export line is that long: is the file's content a CSV export of "
+                               "this domain (not a binary file, or a text without line breaks)?",
+                               code=rc.FILE_LINE_TOO_LONG)
+        return FileRefused(f"a value near line {line} is longer than {limit} characters: no export "
+                           "value is that long; most likely a quote (\") opens a value and is never closed, "
+                           "which makes the rest of the file one value", code=rc.FILE_UNCLOSED_QUOTE)
     if "new-line character seen in unquoted field" in message:
-        return (f"line {line} has a line-break character (CR) inside a value that is not in quotes: "
-                "remove it, or put the value in quotes")
-    return f"the file is not well-formed CSV near line {line}: {message} (check the quotes around values)"
+        return FileRefused(f"line {line} has a line-break character (CR) inside a value that is not in quotes: "
+                           "remove it, or put the value in quotes", code=rc.FILE_CR_UNQUOTED)
+    return FileRefused(f"the file is not well-formed CSV near line {line}: {message} (check the quotes around "
+                       "values)", code=rc.FILE_CSV_MALFORMED)
 
 
 def _watched(lines: Iterator[str], watch: Watch) -> Iterator[str]:
@@ -256,4 +265,4 @@ def csv_rows(file: InboxFile, site: SiteConfig, watch: Watch | None = None) -> R
         try:
             yield from enumerate(reader, 1)
         except csv.Error as exc:
-            raise FileRefused(_csv_problem(str(exc), reader.line_num, watch.last_line)) from None
+            raise _csv_problem(str(exc), reader.line_num, watch.last_line) from None

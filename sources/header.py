@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from sources import reason_codes as rc
 from sources.domains import Domain
 from sources.model import FileRefused
 from sources.parsing import Cell, cell_text, printable
@@ -52,7 +53,8 @@ def read_header(cells: list[Cell], domain: Domain, site: SiteConfig, delimiter: 
     texts = ["" if blank(c) else str(cell_text(c)).replace("\ufeff", "").strip() for c in cells]
     width = max((i + 1 for i, t in enumerate(texts) if t), default=0)
     if width == 0:
-        raise FileRefused("the first row is empty: the first row must be the header (column names)")
+        raise FileRefused("the first row is empty: the first row must be the header (column names)",
+                          code=rc.FILE_HEADER_EMPTY)
     aliases = site.aliases.get(domain.name, {})
     lookup = {header_key(c): c for c in domain.spec_columns}
     lookup.update({header_key(h): c for c, h in aliases.items()})
@@ -74,7 +76,7 @@ def read_header(cells: list[Cell], domain: Domain, site: SiteConfig, delimiter: 
             positions[column] = i
             header_map[text] = column
     if duplicates:
-        raise FileRefused(f"duplicate columns: {'; '.join(duplicates)}")
+        raise FileRefused(f"duplicate columns: {'; '.join(duplicates)}", code=rc.FILE_HEADER_DUPLICATE)
     other = _other_delimiter(texts[:width], lookup, delimiter) if delimiter is not None else None
     if other is not None and (not positions or any(c not in positions for c in domain.required_columns)):
         raise FileRefused(
@@ -82,16 +84,16 @@ def read_header(cells: list[Cell], domain: Domain, site: SiteConfig, delimiter: 
             f"{delimiter_name(delimiter)}, the site's declared delimiter, but {len(other[1])} when split at "
             f"{delimiter_name(other[0])} ({', '.join(other[1])}): the file uses {delimiter_name(other[0])} "
             f"as its delimiter; export it with {delimiter_name(delimiter)}, or correct the site's "
-            "delimiter in the site registry")
+            "delimiter in the site registry", code=rc.FILE_DELIMITER_MISMATCH)
     if not positions:
         # Not a header at all (data in row 1?): do not echo its cells, they may identify someone.
         raise FileRefused(f"no header row: the first row names none of the columns of {domain.name} "
-                          f"(expected {', '.join(domain.spec_columns)})")
+                          f"(expected {', '.join(domain.spec_columns)})", code=rc.FILE_NO_HEADER)
     missing = [c for c in domain.required_columns if c not in positions]
     if missing:
         seen = ", ".join(printable(t) if t else "(blank)" for t in texts[:width])
         hint = ", ".join(f"{c} = {h!r}" for c, h in aliases.items())
         raise FileRefused(
             f"required column(s) missing for {domain.name}: {', '.join(missing)}; headers found: {seen}"
-            + (f" (the site's declared aliases: {hint})" if hint else ""))
+            + (f" (the site's declared aliases: {hint})" if hint else ""), code=rc.FILE_MISSING_COLUMNS)
     return Layout(positions, header_map, dropped, width)

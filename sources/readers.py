@@ -54,7 +54,7 @@ from itertools import islice
 
 import pandas as pd
 
-from sources import xlsx_rows
+from sources import reason_codes as rc, xlsx_rows
 from sources.bounds import ReadLimits, Watch
 from sources.csv_lines import Rows, csv_rows
 from sources.derivations import COLUMN_PARSERS, DERIVED_FIELDS
@@ -98,9 +98,15 @@ def _remember(memo: dict, new: dict) -> dict:
 
 def _xlsx_rows(file: InboxFile, site: SiteConfig, watch: Watch | None = None) -> Rows:
     """The first sheet's rows, numbered as in Excel. The sheet's declared dimensions are
-    ignored (some writers get them wrong, which would silently cut columns)."""
+    ignored (some writers get them wrong, which would silently cut columns). A refusal of
+    sources.xlsx_rows without its own code is a workbook that cannot be read as one."""
     with open_inbox_file(file) as fh:
-        yield from xlsx_rows.sheet_rows(fh, watch or Watch())
+        try:
+            yield from xlsx_rows.sheet_rows(fh, watch or Watch())
+        except FileRefused as refused:
+            if refused.code is None:
+                raise FileRefused(refused.reason, code=rc.FILE_XLSX_UNREADABLE) from None
+            raise
 
 
 ROW_SOURCES: dict[str, Callable[[InboxFile, SiteConfig, Watch], Rows]] = {"csv": csv_rows, "xlsx": _xlsx_rows}
@@ -379,16 +385,17 @@ class ExportReader:
         return values
 
 
-def _no_rows(file: InboxFile, name: ExportName) -> str:
+def _no_rows(file: InboxFile, name: ExportName) -> FileRefused:
     if name.ext == "xlsx":
         with open_inbox_file(file) as fh:
             others = xlsx_rows.other_sheets_with_rows(fh)
         if others:
             shown = ", ".join(f'"{printable(title)}" (sheet {n})' for n, title in others)
-            return (f"the workbook's first sheet is empty, and the data seem to be on another sheet: {shown}; "
-                    "the warehouse reads the first sheet only: move the data sheet to the first place "
-                    "(or delete the empty sheet) and send the file again")
-    return "the file has no rows: a header row (column names) is required"
+            return FileRefused(f"the workbook's first sheet is empty, and the data seem to be on another sheet: "
+                               f"{shown}; the warehouse reads the first sheet only: move the data sheet to the "
+                               "first place (or delete the empty sheet) and send the file again",
+                               code=rc.FILE_DATA_ON_OTHER_SHEET)
+    return FileRefused("the file has no rows: a header row (column names) is required", code=rc.FILE_NO_ROWS)
 
 
 def open_export(file: InboxFile, name: ExportName, site: SiteConfig, chunk_rows: int = 50_000,
@@ -398,13 +405,13 @@ def open_export(file: InboxFile, name: ExportName, site: SiteConfig, chunk_rows:
     if chunk_rows < 1:
         raise ValueError("chunk_rows must be at least 1")
     if file.size == 0:
-        raise FileRefused("the file is empty (0 bytes)")
+        raise FileRefused("the file is empty (0 bytes)", code=rc.FILE_EMPTY)
     watch = Watch(limits)
     rows = ROW_SOURCES[name.ext](file, site, watch)
     try:
         first = next(rows, None)
         if first is None:
-            raise FileRefused(_no_rows(file, name))
+            raise _no_rows(file, name)
         delimiter = site.delimiter if name.ext == "csv" else None
         layout = read_header(first[1], DOMAINS[name.domain], site, delimiter)
         return ExportReader(file, name, site, layout, chunk_rows, rows, watch)
