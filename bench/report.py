@@ -11,7 +11,7 @@ from bench.results import SizeResult
 from bench.targets import Extrapolation, TargetResult
 
 METHOD = """\
-- Inbox: `sources.generator` scaled cohort, `snapshots="delta"`. **Full load** = the previous
+- Inbox: `demo.cohort` scaled cohort, `snapshots="delta"`. **Full load** = the previous
   month's snapshot of every site (plus the generator's resent copy, a `duplicate`); **delta** =
   the cutoff snapshot of ONE site ({delta_site} at the sizes above) added to the same inbox and
   loaded into the same HOME the next "night". Each size starts from a fresh, empty HOME.

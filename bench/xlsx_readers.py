@@ -47,7 +47,7 @@ def prepare(out: Path, rows: int) -> Path:
     import openpyxl
 
     from sources import xlsx_rows
-    from sources.generator import generate_cohort
+    from demo.cohort import generate_cohort
 
     cohort_dir = out / "cohort"
     if not (cohort_dir / "done").exists():
@@ -169,7 +169,7 @@ def _peak_kb() -> int:
 
 
 def measure(folder: Path, variant: str) -> dict:
-    from sources import readers, xlsx_rows
+    from sources import csv_lines, readers, xlsx_rows
     from sources.inbox import discover, open_inbox_file
     from sources.naming import parse_file_name
     from sources.registry import load_registry
@@ -184,7 +184,7 @@ def measure(folder: Path, variant: str) -> dict:
         if variant == "rows.csv":
             registry = load_registry(folder / "sites.yaml")
             files, _ = discover(folder / "csv")
-            source = readers._csv_rows(files[0], registry.get(SITE))
+            source = csv_lines.csv_rows(files[0], registry.get(SITE))
         else:
             fh = path.open("rb")
             if variant == "rows.fast":

@@ -65,7 +65,7 @@ def cmd_release(args: argparse.Namespace) -> int:
     import duckdb
 
     from orchestration.exits import _user
-    from quality import holds
+    from ingest import holds
 
     home = args.home.resolve()
     published = home / "warehouse.duckdb"
@@ -92,7 +92,7 @@ def cmd_release(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from orchestration.summary import print_summary
-    from sources.generator import generate_cohort
+    from demo.cohort import generate_cohort
 
     home = args.home.resolve()
     cohort = generate_cohort(home)

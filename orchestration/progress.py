@@ -6,7 +6,7 @@
   the benchmark splits its stage times at the same lines (bench/stages.py).
 - The progress of reading the inbox (the long part of a load) is a callback, set for the
   length of a load by the process that runs it and passed by the ingest step to
-  `quality.intake.ingest_inbox`. The steps of a CLI load run in the CLI's own process (the
+  `ingest.intake.ingest_inbox`. The steps of a CLI load run in the CLI's own process (the
   in-process executor); under `dagster dev` nobody sets one and nothing is reported.
 """
 from __future__ import annotations

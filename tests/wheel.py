@@ -4,7 +4,7 @@ non-editable into a fresh virtual environment and run from a folder that is not 
 Why this is a faithful check although it installs no dependency (a full install costs minutes):
 - The wheel is built by the same backend `pip install .` uses (setuptools, through pip), from a
   copy of the checkout, and installed by pip, non-editable. `orchestration`, `sources`,
-  `quality` and the dbt project inside it are then the fresh venv's own files
+  `quality`, `ingest`, `monitoring`, `demo` and the dbt project inside it are then the fresh venv's own files
   (`test_wheel.py` asserts that `import orchestration` resolves there).
 - The dependencies, exactly the pinned ones, are made importable by a `.pth` file appending
   the project venv's site-packages to sys.path, after the fresh venv's own. A path line in a
@@ -73,8 +73,11 @@ def _write_dbt_script(bin_dir: Path, python: Path) -> None:
     script.chmod(0o755)
 
 
+PACKAGES = ("orchestration", "sources", "quality", "ingest", "monitoring", "demo")   # pyproject's packages
+
+
 def _package_files(site_packages: Path) -> frozenset[str]:
-    return frozenset(p.relative_to(site_packages).as_posix() for package in ("orchestration", "sources", "quality")
+    return frozenset(p.relative_to(site_packages).as_posix() for package in PACKAGES
                      for p in (site_packages / package).rglob("*") if "__pycache__" not in p.parts)
 
 

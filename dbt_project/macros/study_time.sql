@@ -39,7 +39,7 @@
 
 {% macro cutoff_date() -%}
     {#- The data cutoff. The one rule for its default (endpoints.md §1: the latest export date
-        seen, docs/decisions.md) lives in Python (quality.intake.default_cutoff); each load
+        seen, docs/decisions.md) lives in Python (ingest.intake.default_cutoff); each load
         stores the cutoff it resolved in quality.load_log, and dbt only reads it there: the
         latest row is the load that builds the candidate (or built the published file, whose
         views therefore keep that load's cutoff). A null there (every file refused) stays null.

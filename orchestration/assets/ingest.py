@@ -12,7 +12,8 @@ from orchestration.progress import ingest_progress, stage_done
 from orchestration.faults import fault_point
 from orchestration.publishing import LoadInProgress, create_candidate, discard_candidate
 from orchestration.resources import WarehouseSettings
-from quality import holds, intake, query_answers, site_queries
+from ingest import holds, intake
+from quality import query_answers, site_queries
 from sources.domains import DOMAINS
 from sources.registry import RegistryError, load_registry, study_id_problem
 

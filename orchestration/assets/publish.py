@@ -10,7 +10,8 @@ from orchestration.faults import fault_point
 from orchestration.progress import stage_done
 from orchestration.publishing import publish, reject_candidate
 from orchestration.resources import WarehouseSettings
-from quality import gate, intake
+from ingest import intake
+from quality import gate
 
 PUBLISHED_KEY = dg.AssetKey(["published", "warehouse"])
 
@@ -18,8 +19,8 @@ PUBLISHED_KEY = dg.AssetKey(["published", "warehouse"])
 def _alert_load_findings(home, load_id: str) -> bool:
     """One message per published load that had quality failures, safety signals or sites over
     a risk threshold, ending with where the load's quality dashboard is (written for it)."""
-    from quality.alerts import build_load_alert, send_alert
-    from quality.indicators import with_dashboard, with_indicators
+    from monitoring.alerts import build_load_alert, send_alert
+    from monitoring.indicators import with_dashboard, with_indicators
 
     urls = alert_urls()
     data_docs = home.data_docs(load_id)

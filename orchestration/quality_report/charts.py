@@ -10,7 +10,7 @@ from matplotlib.colors import to_rgb
 
 from orchestration.quality_report.data import AGE_BUCKETS, LoadTrend, SiteQueries, SiteRows, SiteTrend
 from orchestration.report.charts import BLEEDING_COLOUR, GRID, NEUTRAL_COLOUR, OR_COLOUR, Draw, style_axes
-from quality.indicators import IndicatorValue
+from monitoring.indicators import IndicatorValue
 
 OVER_COLOUR = "#c62828"        # a value over its threshold: the same red everywhere on the page
 UNDER_LOW, UNDER_HIGH = "#eef2f6", "#f2c14e"   # far under the threshold .. at it

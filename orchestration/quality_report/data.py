@@ -14,7 +14,7 @@ from datetime import datetime, timezone
 import duckdb
 
 from orchestration.report.warehouse import LoadInfo, load_info
-from quality.indicators import IndicatorValue, indicator_order, load_indicators
+from monitoring.indicators import IndicatorValue, indicator_order, load_indicators
 
 CATEGORIES = ("conformance", "completeness", "plausibility")
 UNCATEGORISED = "uncategorised"

@@ -8,7 +8,7 @@ from orchestration.quality_report import charts
 from orchestration.quality_report.data import AGE_BUCKETS, CATEGORIES, STATUSES, DashboardData
 from orchestration.report.cells import Cell, text
 from orchestration.report.model import Chart, Paragraph, Section, Table
-from quality.indicators import IndicatorValue, format_value
+from monitoring.indicators import IndicatorValue, format_value
 from quality.query_answers import answer_options
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import duckdb
 
-from quality.intake import prepare_warehouse
+from ingest.intake import prepare_warehouse
 from sources.domains import DOMAINS
 from sources.study_parameters import DBT_PROJECT_DIR
 
@@ -47,7 +47,7 @@ class RawWarehouse:
     files: list[ExportFile] = field(default_factory=list)
 
     def write(self) -> None:
-        from quality.intake import prepare_warehouse
+        from ingest.intake import prepare_warehouse
 
         with duckdb.connect(str(self.path)) as conn:
             prepare_warehouse(conn)   # every table a load writes, site queries' lifecycle included

@@ -10,9 +10,10 @@ from pathlib import Path
 import duckdb
 import pytest
 
-# The demo generator's own record of §9 (the lead re-points this import when the generator
-# moves out of `sources`, issue #14).
-from sources.generator import Calibration, Rules, check_calibration
+# The demo generator's own record of §9.
+from demo.cohort import check_calibration
+from demo.plans import Calibration
+from demo.rules import Rules
 
 # endpoints.md §9 (first report of the study) lives once, as the generator's calibration
 # (Calibration: the figures the demo cohort is generated to give, checked by check_calibration).

@@ -7,7 +7,7 @@ from __future__ import annotations
 import subprocess
 from pathlib import Path
 
-from tests.wheel import REPO
+from tests.wheel import PACKAGES, REPO
 
 SKIPPED_BY_DBT = {"target", "logs", ".user.yml"}   # what dbt writes: never shipped
 
@@ -18,8 +18,8 @@ def _run(installed_wheel, code: str) -> str:
 
 
 def test_the_installed_packages_are_the_wheels_not_the_checkouts(installed_wheel):
-    where = _run(installed_wheel, "import orchestration, sources, quality, sources.study_parameters as p\n"
-                                  "print(orchestration.__file__, sources.__file__, quality.__file__, p.DBT_PROJECT_DIR)")
+    where = _run(installed_wheel, f"import {', '.join(PACKAGES)}, sources.study_parameters as p\n"
+                                  f"print({', '.join(f'{p}.__file__' for p in PACKAGES)}, p.DBT_PROJECT_DIR)")
     for path in where.split():
         assert Path(path).is_relative_to(installed_wheel.site_packages), where
         assert not Path(path).resolve().is_relative_to(REPO), where

@@ -318,7 +318,7 @@ import json, sys
 from datetime import datetime
 from pathlib import Path
 import duckdb
-from quality.intake import ingest_inbox, prepare_warehouse
+from ingest.intake import ingest_inbox, prepare_warehouse
 from sources.registry import load_registry
 work = Path(sys.argv[1])
 with duckdb.connect(str(work / "w.duckdb")) as conn:

@@ -12,7 +12,7 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from quality import check_results
-from quality.alerts import Alert, build_load_alert, send_alert
+from monitoring.alerts import Alert, build_load_alert, send_alert
 from quality.check_results import CheckResult
 from sources import manifest
 from sources.manifest import ManifestEntry
@@ -141,7 +141,7 @@ def test_failures_never_log_the_url(caplog):
 
 
 def test_a_held_file_is_named_in_the_alert_of_a_published_load(conn):
-    from quality import holds
+    from ingest import holds
 
     entry = load_file(conn, "bleeding", "BJH", EXPORT,
                       [{"subject_id": f"BJH-00{i}", "assessment_date": date(2021, 5, 1), "who_grade": 9 if i < 3 else 1}

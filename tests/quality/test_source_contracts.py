@@ -1,7 +1,7 @@
 """The tables Python writes (raw.<domain>, quality.*) against their declaration as dbt sources.
 
 dbt enforces a model contract only on what it builds (the marts and the ADaM datasets, checked
-at every `dbt build`); these tables are created by quality.intake.prepare_warehouse. Their
+at every `dbt build`); these tables are created by ingest.intake.prepare_warehouse. Their
 columns and types are declared in the sources yml (dbt docs show them to analysts and
 monitors), and this test holds the DDL and the declaration together: a column added, renamed,
 dropped or retyped on one side only fails here."""
@@ -11,7 +11,7 @@ import duckdb
 import pytest
 import yaml
 
-from quality import intake
+from ingest import intake
 from sources.study_parameters import DBT_PROJECT_DIR
 
 SOURCES_YML = DBT_PROJECT_DIR / "models" / "staging" / "site_exports" / "_site_exports__sources.yml"

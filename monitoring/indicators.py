@@ -13,7 +13,7 @@ from pathlib import Path
 
 import duckdb
 
-from quality.alerts import Alert
+from monitoring.alerts import Alert
 from sources.study_parameters import SEEDS_DIR
 
 

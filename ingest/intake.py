@@ -15,8 +15,10 @@ from pathlib import Path
 
 import duckdb
 
-from quality import check_results, holds, prefetch, quarantine, query_lifecycle, schemas, site_queries
+from ingest import holds, prefetch
+from quality import check_results, quarantine, query_lifecycle, schemas, site_queries
 from sources import manifest
+from sources import reason_codes as rc
 from sources.bounds import ReadLimits
 from sources.manifest import ManifestEntry
 from sources.domains import DOMAINS
@@ -58,6 +60,8 @@ def prepare_warehouse(conn: duckdb.DuckDBPyConnection) -> None:
     for domain in DOMAINS.values():
         conn.execute(domain.ddl())
     conn.execute(manifest.MANIFEST_DDL)
+    for migration in manifest.MANIFEST_MIGRATIONS:
+        conn.execute(migration)
     conn.execute(LOAD_LOG_DDL)
     for migration in LOAD_LOG_MIGRATIONS:
         conn.execute(migration)
@@ -95,7 +99,7 @@ def _order(files: list[InboxFile], registry: SiteRegistry, today: date) -> list[
             # It would stay the current snapshot until that date: a typo, never a real cut.
             # (One day of slack: a site ahead of UTC may already be on tomorrow's date.)
             parsed.append((f, FileRefused(f"export date {name.export_date} in the file name is in "
-                                          f"the future (today is {today})")))
+                                          f"the future (today is {today})", code=rc.NAME_FUTURE_DATE)))
         else:
             parsed.append((f, name))
 
@@ -129,7 +133,7 @@ def _load_file(conn, f: InboxFile, name: ExportName, registry: SiteRegistry, out
         out.dropped_columns = list(reader.dropped_columns)
         chunks: Iterable[prefetch.CheckedChunk] = prefetch.checked_chunks(reader, name)
     elif read_ahead.refused is not None:
-        raise FileRefused(read_ahead.refused)
+        raise read_ahead.refused
     elif read_ahead.failure is not None:
         raise prefetch.ReadFailed(read_ahead.failure)
     else:
@@ -152,13 +156,16 @@ def _load_file(conn, f: InboxFile, name: ExportName, registry: SiteRegistry, out
 
 def _hold_at_arrival(conn, name: ExportName, out: ManifestEntry, cut_short: str | None,
                      max_deleted_share: float) -> None:
-    """A new snapshot that looks cut short is held, never read as mass deletion (quality.holds)."""
+    """A new snapshot that looks cut short is held, never read as mass deletion (ingest.holds)."""
     if out.status != "loaded":
         return
-    reason = (holds.cut_reason(cut_short, name.domain) if cut_short else
-              holds.deletion_reason(conn, name, out.sha256, out.rows_quarantined, max_deleted_share))
+    if cut_short:
+        reason, code = holds.cut_reason(cut_short, name.domain), holds.HOLD_CUT
+    else:
+        reason = holds.deletion_reason(conn, name, out.sha256, out.rows_quarantined, max_deleted_share)
+        code = holds.HOLD_DELETIONS
     if reason:
-        out.status, out.reason = "held", reason
+        out.status, out.reason, out.reason_code = "held", reason, code
 
 
 def _read_plan(ordered: list[tuple[InboxFile, ExportName | FileRefused]], known: manifest.KnownFiles,
@@ -183,7 +190,7 @@ def ingest_inbox(conn: duckdb.DuckDBPyConnection, inbox: Path, registry: SiteReg
                  progress: Callable[[int, int], None] | None = None) -> IntakeReport:
     """Load every file of the inbox that the manifest has not seen yet.
 
-    `workers` processes read files ahead (quality.prefetch); None: as many as there are cores
+    `workers` processes read files ahead (ingest.prefetch); None: as many as there are cores
     (up to 4) when the new files are large enough to repay starting them, else none.
     `max_deleted_share`: a new snapshot deleting more of the current one is held;
     `limits`: the bounds of reading one file (sources.bounds);
@@ -238,9 +245,10 @@ def _ingest(conn, ordered, unreadable, known: manifest.KnownFiles, registry: Sit
         parsed = name if isinstance(name, ExportName) else None
         known.add(out.file_path, out.sha256, parsed.site if parsed else None, parsed.domain if parsed else None)
 
-    for rel_path, sha256, reason in unreadable:
-        if not known.seen(rel_path, sha256):
-            record(ManifestEntry(rel_path, "refused", reason, sha256=sha256), None)
+    for entry in unreadable:
+        if not known.seen(entry.rel_path, entry.sha256):
+            record(ManifestEntry(entry.rel_path, "refused", entry.reason, sha256=entry.sha256,
+                                 reason_code=entry.code), None)
 
     for f, name in ordered:
         if known.seen(f.rel_path, f.sha256):
@@ -249,10 +257,10 @@ def _ingest(conn, ordered, unreadable, known: manifest.KnownFiles, registry: Sit
         first = known.path_of(f.sha256, parsed.site if parsed else None, parsed.domain if parsed else None)
         if first is not None:
             record(ManifestEntry(f.rel_path, "duplicate", f"same content as {first}, already received",
-                                 sha256=f.sha256), parsed)
+                                 sha256=f.sha256, reason_code=rc.SNAPSHOT_DUPLICATE), parsed)
             continue
         if isinstance(name, FileRefused):
-            record(ManifestEntry(f.rel_path, "refused", name.reason, sha256=f.sha256), None)
+            record(ManifestEntry(f.rel_path, "refused", name.reason, sha256=f.sha256, reason_code=name.code), None)
             continue
         out = ManifestEntry(f.rel_path, "loaded", site_id=name.site, domain=name.domain, sha256=f.sha256)
         current = manifest.current_export_date(conn, name.site, name.domain)
@@ -260,6 +268,7 @@ def _ingest(conn, ordered, unreadable, known: manifest.KnownFiles, registry: Sit
             out.status = "superseded"
             out.reason = (f"export date {name.export_date} is older than the current snapshot "
                           f"({current}); kept in history, not used")
+            out.reason_code = rc.SNAPSHOT_SUPERSEDED
         conn.execute("BEGIN TRANSACTION")
         try:
             cut_short = _load_file(conn, f, name, registry, out, load_id, ahead.take(f), limits)
@@ -267,7 +276,7 @@ def _ingest(conn, ordered, unreadable, known: manifest.KnownFiles, registry: Sit
         except FileRefused as refused:
             conn.execute("ROLLBACK")
             record(ManifestEntry(f.rel_path, "refused", refused.reason, name.site, name.domain,
-                               f.sha256), name)
+                                 f.sha256, reason_code=refused.code), name)
             continue
         except Exception as exc:  # an unreadable file must never stop the other files
             conn.execute("ROLLBACK")
@@ -276,7 +285,8 @@ def _ingest(conn, ordered, unreadable, known: manifest.KnownFiles, registry: Sit
             log.error("file %s could not be stored: %s", f.rel_path, kind)
             record(ManifestEntry(f.rel_path, "refused",
                                  f"the file could not be stored ({kind}); nothing of it was "
-                                 "loaded: send it to the warehouse team", name.site, name.domain, f.sha256), name)
+                                 "loaded: send it to the warehouse team", name.site, name.domain, f.sha256,
+                                 reason_code=rc.FILE_STORE_FAILED), name)
             continue
         record(out, name)
         manifest.refresh_current(conn, name.site, name.domain)
@@ -324,7 +334,7 @@ def run_post_intake_checks(conn: duckdb.DuckDBPyConnection, report: IntakeReport
                            docs_dir: Path, max_failing_share: float = 0.2) -> PostIntakeOutcome:
     """Checks that need whole files or several domains, after every row is in: the Great
     Expectations lab suite and cross-domain consistency. Failing rows move to quarantine.
-    Then a file that lost more than `max_failing_share` of its rows is held (quality.holds),
+    Then a file that lost more than `max_failing_share` of its rows is held (ingest.holds),
     and, its site's previous snapshot being current again, the cross-domain checks run again."""
     from quality import expectations  # great_expectations is slow to import
 
