@@ -14,6 +14,8 @@ from typing import TextIO
 
 import dagster as dg
 
+from orchestration.assets.publish import ALERT_UNDELIVERED
+
 # The load's steps and their stages: a step that ends without a "<stage> done" line of its own
 # gets a plain "done" line, a failed one a FAILED line under its next stage. Other steps (none
 # today) stay silent.
@@ -30,6 +32,7 @@ class LoadConsole:
     _since: float | None = None
     _done: dict[str, list[str]] = field(default_factory=dict)   # step -> stages reported
     _warned_checks: list[str] = field(default_factory=list)
+    _undelivered: str = ""
     _bar: object | None = None
     broken: bool = False
 
@@ -39,12 +42,16 @@ class LoadConsole:
 
     def warnings(self) -> list[str]:
         """One line naming the checks that did not pass (warn severity), if any."""
-        if not self._warned_checks:
-            return []
-        named = ", ".join(self._warned_checks[:SHOWN_CHECKS])
-        more = len(self._warned_checks) - SHOWN_CHECKS
-        return [f"warning: {len(self._warned_checks)} checks did not pass (warn): {named}"
-                + (f" and {more} more" if more > 0 else "")]
+        lines = []
+        if self._warned_checks:
+            named = ", ".join(self._warned_checks[:SHOWN_CHECKS])
+            more = len(self._warned_checks) - SHOWN_CHECKS
+            lines.append(f"warning: {len(self._warned_checks)} checks did not pass (warn): {named}"
+                         + (f" and {more} more" if more > 0 else ""))
+        if self._undelivered:
+            lines.append(f"warning: the monitors' alert was not delivered to destination {self._undelivered} "
+                         "of ITP_ALERT_URLS (the reason is in the full log)")
+        return lines
 
     # --- the ingest progress bar (orchestration.progress.IngestProgress) --------------------
     def ingest_progress(self, done: int, total: int) -> None:
@@ -89,6 +96,10 @@ class LoadConsole:
             self._stage_line(step, self._next_stage(step), "done", entry.timestamp)
         elif kind == "STEP_FAILURE":
             self._stage_line(step, self._next_stage(step), "FAILED", entry.timestamp)
+        elif kind == "ASSET_MATERIALIZATION":
+            metadata = event.event_specific_data.materialization.metadata
+            if ALERT_UNDELIVERED in metadata:
+                self._undelivered = str(metadata[ALERT_UNDELIVERED].value)
         elif kind == "ASSET_CHECK_EVALUATION":
             evaluation = event.event_specific_data
             if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.WARN:
