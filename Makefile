@@ -14,8 +14,10 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
 
+# -qq: errors only. pip's warnings about the machine's own index settings (a find-links folder
+# that is missing, one line per package) made `make demo` on a fresh machine print ~220 lines.
 $(STAMP): pyproject.toml constraints.txt | $(BIN)/python
-	$(BIN)/pip install -q -c constraints.txt -e '.[test]'
+	$(BIN)/pip install -qq -c constraints.txt -e '.[test]'
 	touch $(STAMP)
 
 install: $(STAMP)
