@@ -98,15 +98,9 @@ def _remember(memo: dict, new: dict) -> dict:
 
 def _xlsx_rows(file: InboxFile, site: SiteConfig, watch: Watch | None = None) -> Rows:
     """The first sheet's rows, numbered as in Excel. The sheet's declared dimensions are
-    ignored (some writers get them wrong, which would silently cut columns). A refusal of
-    sources.xlsx_rows without its own code is a workbook that cannot be read as one."""
+    ignored (some writers get them wrong, which would silently cut columns)."""
     with open_inbox_file(file) as fh:
-        try:
-            yield from xlsx_rows.sheet_rows(fh, watch or Watch())
-        except FileRefused as refused:
-            if refused.code is None:
-                raise FileRefused(refused.reason, code=rc.FILE_XLSX_UNREADABLE) from None
-            raise
+        yield from xlsx_rows.sheet_rows(fh, watch or Watch())
 
 
 ROW_SOURCES: dict[str, Callable[[InboxFile, SiteConfig, Watch], Rows]] = {"csv": csv_rows, "xlsx": _xlsx_rows}

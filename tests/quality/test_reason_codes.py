@@ -21,9 +21,6 @@ PACKAGES = ("sources", "quality", "ingest", "monitoring")
 # A code is `<prefix>.<name>` with one of these prefixes, or one of the two bare row codes.
 CODE = re.compile(r"^(?:(?:name|inbox|file|snapshot|hold|parse|pandera|gx|subject_id|site_id|identifier|test_code"
                   r"|unit)\.[a-z0-9_]+|required|controlled_term)$")
-# sources/xlsx_rows.py raises without a code (its reader is being measured against
-# python-calamine in parallel, #14): sources.readers._xlsx_rows gives those `file.xlsx_unreadable`.
-UNCODED_REFUSALS = {"sources/xlsx_rows.py"}
 
 
 def documented_codes() -> set[str]:
@@ -76,7 +73,7 @@ def _refusals_without_code() -> list[str]:
         rel = path.relative_to(REPO).as_posix()
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "FileRefused"
-                    and not any(k.arg == "code" for k in node.keywords) and rel not in UNCODED_REFUSALS):
+                    and not any(k.arg == "code" for k in node.keywords)):
                 out.append(f"{rel}:{node.lineno}")
     return out
 
