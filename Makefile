@@ -14,8 +14,10 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
 
+# -qq: errors only. pip's warnings about the machine's own index settings (a find-links folder
+# that is missing, one line per package) made `make demo` on a fresh machine print ~220 lines.
 $(STAMP): pyproject.toml constraints.txt | $(BIN)/python
-	$(BIN)/pip install -q -c constraints.txt -e '.[test]'
+	$(BIN)/pip install -qq -c constraints.txt -e '.[test]'
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -23,8 +25,20 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/itp-warehouse demo --home $(or $(HOME_DIR),demo_home)
 
+# Both cores: one test file per worker at a time (its module fixtures are built once);
+# PYTEST_WORKERS=0 runs in one process.
+PYTEST_WORKERS ?= 2
+
+# The tests' files (warehouse homes, DuckDB versions, Dagster's SQLite event log) live in
+# memory when /dev/shm exists: each load commits a thousand small SQLite transactions, and
+# two workers' fsyncs on a shared disk were a large part of the suite's time (docs/decisions.md
+# "Test suite time"). One folder per run, removed after it; TEST_TMP=/tmp keeps them on disk.
+TEST_TMP ?= $(firstword $(wildcard /dev/shm) /tmp)
+
 test: $(STAMP)
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
+	@tmp=$$(mktemp -d $(TEST_TMP)/itp-pytest.XXXXXX) && \
+	  $(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile --basetemp $$tmp/base $(PYTEST_ARGS); \
+	  status=$$?; rm -rf $$tmp; exit $$status
 
 bench: $(STAMP)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
@@ -33,4 +47,4 @@ docs: $(STAMP)
 	$(BIN)/itp-warehouse docs --home $(or $(HOME_DIR),demo_home)
 
 clean:
-	rm -rf demo_home dbt_project/target dbt_project/logs .pytest_cache
+	rm -rf demo_home dbt_project/target dbt_project/logs build dist .pytest_cache

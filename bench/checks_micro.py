@@ -1,5 +1,5 @@
 """Micro-benchmark of the row checks: pandera `schemas.check_rows` (per 50,000-row chunk, as
-`quality.intake` calls it), `check_snapshot`, `check_cross_domain` and the Great Expectations
+`ingest.intake` calls it), `check_snapshot`, `check_cross_domain` and the Great Expectations
 lab suite `expectations.run_lab_expectations`.
 
 Rows are generated here with the dtypes `sources.readers` produces (object text and dates,
@@ -33,7 +33,7 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from quality import expectations, schemas  # noqa: E402
-from quality.intake import prepare_warehouse  # noqa: E402
+from ingest.intake import prepare_warehouse  # noqa: E402
 from sources.domains import DOMAINS  # noqa: E402
 from sources.study_parameters import lab_tests  # noqa: E402
 

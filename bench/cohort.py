@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 
-from sources.generator import generate_cohort
+from demo.cohort import generate_cohort
 from sources.model import ExportName
 from sources.naming import parse_file_name
 from sources.registry import SiteRegistry, load_registry

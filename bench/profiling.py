@@ -17,15 +17,15 @@ DUPLICATES = "ingest: duplicate keys (schemas.check_snapshot)"
 POST_INTAKE = "checks: intake.run_post_intake_checks"
 FOCUS = {
     STEP: ("orchestration/assets/ingest.py", "site_exports"),
-    "ingest: intake.ingest_inbox": ("quality/intake.py", "ingest_inbox"),
+    "ingest: intake.ingest_inbox": ("ingest/intake.py", "ingest_inbox"),
     "ingest: read + parse rows (ExportReader)": ("sources/readers.py", "__iter__"),
     "ingest: of which xlsx sheets (openpyxl)": ("sources/readers.py", "_xlsx_rows"),
     "ingest: of which cell conversion (ExportReader._convert)": ("sources/readers.py", "_convert"),
     PANDERA: ("quality/schemas.py", "check_rows"),
-    "ingest: insert into raw (intake._insert_rows)": ("quality/intake.py", "_insert_rows"),
+    "ingest: insert into raw (intake._insert_rows)": ("ingest/intake.py", "_insert_rows"),
     "ingest: quarantine writes": ("quality/quarantine.py", "write_errors"),
     DUPLICATES: ("quality/schemas.py", "check_snapshot"),
-    POST_INTAKE: ("quality/intake.py", "run_post_intake_checks"),
+    POST_INTAKE: ("ingest/intake.py", "run_post_intake_checks"),
     "checks: Great Expectations lab suite": ("quality/expectations.py", "run_lab_expectations"),
     "checks: cross-domain (schemas.check_cross_domain)": ("quality/schemas.py", "check_cross_domain"),
 }

@@ -11,7 +11,7 @@ from bench.results import SizeResult
 from bench.targets import Extrapolation, TargetResult
 
 METHOD = """\
-- Inbox: `sources.generator` scaled cohort, `snapshots="delta"`. **Full load** = the previous
+- Inbox: `demo.cohort` scaled cohort, `snapshots="delta"`. **Full load** = the previous
   month's snapshot of every site (plus the generator's resent copy, a `duplicate`); **delta** =
   the cutoff snapshot of ONE site ({delta_site} at the sizes above) added to the same inbox and
   loaded into the same HOME the next "night". Each size starts from a fresh, empty HOME.
@@ -34,7 +34,7 @@ METHOD = """\
   10x and 100x larger at 10,000 and 100,000 subjects than at 1,000. Its load time is judged
   against the smallest size's delta time: a cost that followed the history would grow 10x and
   100x, a cost in proportion to the new files stays the same.
-- `ingest` reads plain CSV files natively (DuckDB; `quality.native_intake`) and everything else
+- `ingest` reads plain CSV files natively (DuckDB; `ingest.native_intake`) and everything else
   with the Python reader; the ingest-and-checks target adds `ingest` and `checks`.
 - xlsx against CSV (`bench/xlsx_csv.py`): after the full load, the largest lab workbook it read
   and the same rows written as the site's CSV are each ingested alone (`ingest_inbox`, no

@@ -64,9 +64,11 @@ class MeasuredLoad:
     run: RunStages
     facts: LoadFacts
 
+    home: Path
+
     def result(self, kind: str, floor: Floor) -> LoadResult:
         result = load_result(kind, self.proc, self.run, self.facts, floor)
-        result.dbt_slowest = dbt_slowest_nodes(REPO / "dbt_project" / "target", self.run.run_id)
+        result.dbt_slowest = dbt_slowest_nodes(self.home, self.run.run_id)
         return result
 
 
@@ -80,7 +82,7 @@ def _measured_load(kind: str, cohort: bench_cohort.BenchCohort, home: Path, logs
     if run.status != "SUCCESS" or missing:
         raise BenchError(f"the {kind} load (run {run.run_id}, {run.status}) did not publish: "
                          f"steps {', '.join(sorted(missing)) or 'none'} missing; log {proc.stdout_file}")
-    return MeasuredLoad(proc, run, load_facts(home / "warehouse.duckdb", run.run_id))
+    return MeasuredLoad(proc, run, load_facts(home / "warehouse.duckdb", run.run_id), home)
 
 
 def bench_size(subjects: int, months: int, seed: int, workdir: Path,

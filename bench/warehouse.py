@@ -39,13 +39,15 @@ def load_facts(published: Path, load_id: str) -> LoadFacts:
                      int(raw_total), frozenset(p for (p,) in paths))
 
 
-def dbt_slowest_nodes(dbt_target: Path, run_id: str, top: int = 8) -> list[list]:
-    """[node, seconds] of the slowest dbt nodes of a load: where the dbt stage goes. dagster-dbt
-    writes each invocation's artifacts to <target>/<asset>-<run id[:7]>-<random>/."""
-    found = sorted(dbt_target.glob(f"*-{run_id[:7]}-*/run_results.json"), key=lambda p: p.stat().st_mtime)
-    if not found:
+def dbt_slowest_nodes(home: Path, run_id: str, top: int = 8) -> list[list]:
+    """[node, seconds] of the slowest dbt nodes of a load: where the dbt stage goes. The load
+    keeps dbt's artifacts under HOME/logs/<load_id>.dbt/."""
+    from orchestration.publishing import WarehouseHome
+
+    run_results = WarehouseHome(home).dbt_artifacts(run_id) / "run_results.json"
+    if not run_results.exists():
         return []
-    results = json.loads(found[-1].read_text())["results"]
+    results = json.loads(run_results.read_text())["results"]
     slowest = sorted(results, key=lambda r: -r["execution_time"])[:top]
     named = ((r["unique_id"].split(".", 2), r["execution_time"]) for r in slowest)   # type.project.name
     return [[f"{kind} {name}", round(seconds, 1)] for (kind, _, name), seconds in named]

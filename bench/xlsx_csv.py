@@ -1,5 +1,5 @@
 """xlsx against CSV, per row: the largest lab workbook the full load read, and the same rows
-written as the site's CSV, each ingested alone (`quality.intake.ingest_inbox`: read, row
+written as the site's CSV, each ingested alone (`ingest.intake.ingest_inbox`: read, row
 checks, store; a fresh DuckDB file each, no worker processes). Issue #16's target: an xlsx
 row costs at most 1.5x a CSV row.
 
@@ -53,7 +53,7 @@ def _as_csv(workbook: Path, target: Path, site: SiteConfig) -> None:
 
 
 def _ingest_alone(source: Path, rel_path: str, site: SiteConfig, scratch: Path) -> tuple[int, float]:
-    from quality import intake   # the load's own code, imported when measured
+    from ingest import intake   # the load's own code, imported when measured
 
     inbox = scratch / "inbox"
     shutil.rmtree(inbox, ignore_errors=True)

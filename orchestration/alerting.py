@@ -48,7 +48,7 @@ def only_postgres_failed(events: Iterable[dg.DagsterEvent]) -> bool:
 
 
 def alert_failed_load(load_id: str, reasons: list[str], *, duckdb_published: bool = False) -> bool:
-    from quality.alerts import Alert, send_alert
+    from monitoring.alerts import Alert, send_alert
 
     urls = alert_urls()
     if not urls:

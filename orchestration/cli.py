@@ -30,14 +30,19 @@ def _verbose(args: argparse.Namespace) -> bool:
 
 
 def _load(settings, verbose: bool = False) -> int:
+    """Run a load: its stages, warnings and one closing line here; the full log in a file."""
+    from orchestration.console import LoadConsole
     from orchestration.loading import run_load
 
-    outcome = run_load(settings, verbose=verbose)
+    console = None if verbose else LoadConsole(sys.stdout)
+    outcome = run_load(settings, verbose=verbose, console=console)
+    for line in console.warnings() if console else []:
+        print(line, file=sys.stderr)
     for message in outcome.messages:
         print(message, file=sys.stderr if not outcome.ok else sys.stdout)
     if outcome.status == "failed":
         print(f"load {outcome.load_id} FAILED (exit code {outcome.exit_code}): the published warehouse was not "
-              "changed.", file=sys.stderr)
+              f"changed; full log: {outcome.log_file}", file=sys.stderr)
         return outcome.exit_code
     print(f"load {outcome.load_id}: {outcome.status} -> {Path(settings.home) / 'warehouse.duckdb'}")
     if outcome.postgres_failed:
@@ -60,7 +65,7 @@ def cmd_release(args: argparse.Namespace) -> int:
     import duckdb
 
     from orchestration.exits import _user
-    from quality import holds
+    from ingest import holds
 
     home = args.home.resolve()
     published = home / "warehouse.duckdb"
@@ -87,22 +92,23 @@ def cmd_release(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from orchestration.summary import print_summary
-    from sources.generator import generate_cohort
+    from demo.cohort import generate_cohort
 
     home = args.home.resolve()
     cohort = generate_cohort(home)
     print(f"demo cohort written: inbox {cohort.inbox}, registry {cohort.sites_file}")
     code = _load(_settings(home, cohort.inbox, cohort.sites_file, None), _verbose(args))
     if code == 0:
-        print_summary(home / "warehouse.duckdb")
         code = _adam(home, home / "adam", quiet_withheld=True)
+        summary = print_summary(home / "warehouse.duckdb")   # last: the summary ends the demo
+        code = code or summary
     return code
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
     from orchestration.summary import print_summary
 
-    return print_summary(args.home.resolve() / "warehouse.duckdb")
+    return print_summary(args.home.resolve() / "warehouse.duckdb", compact=not args.all)
 
 
 def cmd_rollback(args: argparse.Namespace) -> int:
@@ -207,18 +213,71 @@ def cmd_queries(args: argparse.Namespace) -> int:
 
     from quality.export import write_site_queries
 
+    if bool(args.out) == bool(args.answers):
+        print("give either --out FILE (export the queries) or --answers FILE.xlsx (import a site's answers)",
+              file=sys.stderr)
+        return 2
+    if args.answers:
+        return _import_answers(args)
     published = args.home.resolve() / "warehouse.duckdb"
     if not published.exists():
         print(f"no published warehouse at {published}", file=sys.stderr)
         return 1
     with duckdb.connect(str(published), read_only=True) as conn:
         n = write_site_queries(conn, args.out, site=args.site)
-    print(f"{n} open queries written to {args.out}")
+    print(f"{n} queries waiting for the site (open or answered) written to {args.out}")
     return 0
+
+
+def _import_answers(args: argparse.Namespace) -> int:
+    """A site's filled workbook: refused with the reasons (nothing changes), or published."""
+    from orchestration.answers import import_answers
+    from orchestration.exits import _user
+    from quality.query_workbook import WorkbookRefused
+
+    try:
+        outcome = import_answers(args.home.resolve(), args.answers, args.by or _user())
+    except WorkbookRefused as exc:
+        print(f"answers not imported: {exc}", file=sys.stderr)
+        return 1
+    print(outcome.sentence())
+    if os.environ.get("ITP_POSTGRES_URL") and outcome.applied is not None:
+        print("PostgreSQL serves the previous state until the next load or `itp-warehouse publish-postgres`")
+    return 0
+
+
+def cmd_quality_report(args: argparse.Namespace) -> int:
+    from orchestration.quality_report import DEFAULT_FOLDER, ReportError, build_quality_report
+
+    home = args.home.resolve()
+    out = (args.out or home / DEFAULT_FOLDER).resolve()
+    try:
+        path = build_quality_report(home / "warehouse.duckdb", out)
+    except (ReportError, ValueError) as exc:
+        print(f"quality dashboard not built: {exc}", file=sys.stderr)
+        return 1
+    print(path)
+    return 0
+
+
+class _Version(argparse.Action):
+    """`--version`: this package's version and the engines' that shape the warehouse (read when
+    asked, not at every start)."""
+
+    def __init__(self, option_strings, dest=argparse.SUPPRESS, **kwargs):
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        from importlib.metadata import version
+
+        engines = ", ".join(f"{name} {version(name)}" for name in ("dagster", "dbt-core", "dbt-duckdb", "duckdb"))
+        print(f"itp-warehouse {version('itp-warehouse')} ({engines})")
+        parser.exit()
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="itp-warehouse", description=__doc__)
+    parser.add_argument("--version", action=_Version, help="show the version (and dagster's, dbt's, DuckDB's)")
     parser.add_argument("--verbose", action="store_true",
                         help="show tracebacks and Dagster's event log (stack traces of failed steps)")
     common = argparse.ArgumentParser(add_help=False)
@@ -247,6 +306,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("summary", help="print marts.endpoint_summary of the published warehouse")
     p.add_argument("--home", type=Path, required=True)
+    p.add_argument("--all", action="store_true",
+                   help="every row (endpoint, timepoint, n, denominator, pct) instead of the compact view")
     p.set_defaults(func=cmd_summary)
 
     p = sub.add_parser("rollback", help="publish again the previous warehouse version")
@@ -291,11 +352,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, help="output folder (default HOME/adam)")
     p.set_defaults(func=cmd_adam)
 
-    p = sub.add_parser("queries", help="write the open site queries (CSV or xlsx by extension)")
+    p = sub.add_parser("queries", help="write the site queries waiting for the site (CSV, or the answerable "
+                                       "xlsx workbook), or import a site's answers (--answers)")
     p.add_argument("--home", type=Path, required=True)
     p.add_argument("--site")
-    p.add_argument("--out", type=Path, required=True)
+    p.add_argument("--out", type=Path, help="write the queries to this .csv or .xlsx")
+    p.add_argument("--answers", type=Path, metavar="FILE.xlsx",
+                   help="import the workbook `queries --out` wrote, with the site's answers filled in")
+    p.add_argument("--by", help="who imports the answers (default: the user running the command)")
     p.set_defaults(func=cmd_queries)
+
+    p = sub.add_parser("quality-report", help="the monitors' quality dashboard (one self-contained HTML file) "
+                                              "of the published warehouse")
+    p.add_argument("--home", type=Path, required=True)
+    p.add_argument("--out", type=Path, help="output folder (default HOME/quality_reports)")
+    p.set_defaults(func=cmd_quality_report)
     return parser
 
 

@@ -8,7 +8,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-from orchestration.assets.dbt import DBT_PROJECT_DIR, dbt_executable
+from orchestration.assets.dbt import dbt_executable
+from sources.study_parameters import DBT_PROJECT_DIR
 
 
 def generate_docs(home: Path, out_dir: Path) -> Path:
@@ -25,7 +26,7 @@ def generate_docs(home: Path, out_dir: Path) -> Path:
         env = {**os.environ, "ITP_WAREHOUSE_PATH": str(copy), "DO_NOT_TRACK": "1"}
         subprocess.run(
             [dbt_executable(), "docs", "generate", "--static", "--project-dir", str(DBT_PROJECT_DIR),
-             "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(target),
+             "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(target), "--log-path", str(Path(tmp) / "logs"),
              "--vars", '{"cutoff_date": "1900-01-01", "load_id": "docs"}'],
             env=env, check=True, capture_output=True, text=True)
         for name in ("static_index.html", "index.html", "manifest.json", "catalog.json"):

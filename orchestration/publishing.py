@@ -39,6 +39,18 @@ class WarehouseHome:
     def data_docs(self, load_id: str) -> Path:
         return self.root / "data_docs" / load_id
 
+    @property
+    def logs_dir(self) -> Path:
+        return self.root / "logs"
+
+    def log_file(self, load_id: str) -> Path:
+        """The full Dagster and dbt log of a load run by the CLI."""
+        return self.logs_dir / f"{load_id}.log"
+
+    def dbt_artifacts(self, load_id: str) -> Path:
+        """dbt's own files of a load: run_results.json, compiled SQL, dbt.log (debug)."""
+        return self.logs_dir / f"{load_id}.dbt"
+
     def versions(self) -> list[Path]:
         """Published versions, oldest first (names start with the publication time)."""
         if not self.versions_dir.exists():

@@ -41,7 +41,7 @@ class WarehouseSettings(dg.ConfigurableResource):
     # DuckDB's memory for a load (it spills to disk beyond it); dbt's DuckDB gets the same.
     # Its default, 80% of the machine's RAM, would let a registry-scale load take the machine.
     duckdb_memory_limit: str = "2GB"
-    # Plain CSV files read by DuckDB (quality.native_intake: the same outcome as the Python
+    # Plain CSV files read by DuckDB (ingest.native_intake: the same outcome as the Python
     # reader's); False reads every file the Python way (ITP_NATIVE_INGEST=0, to compare).
     native_ingest: bool = True
 

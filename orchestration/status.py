@@ -14,7 +14,7 @@ import duckdb
 import yaml
 
 from orchestration.publishing import WarehouseHome
-from quality import holds
+from ingest import holds
 
 RECENT = 10          # loads and runs shown
 CHECK_LINES = 10     # failed checks shown per load

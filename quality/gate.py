@@ -3,7 +3,7 @@
 A file of this load that had more than `max_failing_share` of its rows quarantined is wrong
 as a whole (wrong columns mapped, wrong unit, wrong date format): publishing its remaining rows
 would silently under-report that site. Since v1.2 (site-exports.md §5) such a file is HELD
-(`quality.holds`, with the sentence of `files_over_share`) and the rest publishes: one site's
+(`ingest.holds`, with the sentence of `files_over_share`) and the rest publishes: one site's
 bad file never holds back the others.
 
 The gate refuses the whole load when

@@ -49,7 +49,7 @@ from pandera.errors import SchemaErrors
 from quality import records
 from quality.quarantine import FAILURE_COLUMNS, empty_failures
 from quality.records import is_missing, shown
-from sources.domains import DATE, DOMAINS, INTEGER, Domain
+from sources.domains import DATE, DOMAINS, INTEGER, WITHDRAWAL_REASONS, Domain
 from sources.model import RowError
 from sources.domains import BIRTH_YEAR_MIN
 
@@ -216,8 +216,7 @@ def _withdrawal_reason_rule() -> RowRule:
     return RowRule(
         name="withdrawal_reason", check_name="pandera.withdrawal_reason", failing=failing,
         reason=lambda row: ("status is withdrawn but reason is empty; a withdrawal needs a reason "
-                            "(no_response, adverse_event, epidemic, financial, lost_to_follow_up, "
-                            "patient_decision or other)"),
+                            f"({', '.join(WITHDRAWAL_REASONS[:-1])} or {WITHDRAWAL_REASONS[-1]})"),
     )
 
 

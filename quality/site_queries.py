@@ -16,16 +16,20 @@ subject is not in the site's current subjects snapshot stay in raw (dbt leaves t
 marts). They open one query per site, domain and subject (`subject_id.orphan`, row key
 `subject_id=<id>`), naming how many rows and where: the site fixes it once for the subject,
 not once per lab result. It resolves when the subject appears (or the rows go).
+
+Answers (issue #18): `quality.query_lifecycle` moves queries along open -> answered -> closed
+(and re-opened, resolved) and keeps their history; this module finds what fails now.
 """
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
 
 import duckdb
 import pandas as pd
 
+from quality import query_lifecycle
+from quality.query_lifecycle import SiteQueryUpdate
 from sources.domains import DOMAINS
 
 CHECK_ORPHAN = "subject_id.orphan"
@@ -48,13 +52,6 @@ CREATE TABLE IF NOT EXISTS quality.site_query (
   resolved_load_id VARCHAR
 )
 """
-
-
-@dataclass(frozen=True)
-class SiteQueryUpdate:
-    opened: int      # new queries, and resolved ones that failed again
-    still_open: int  # open before this load and still failing
-    resolved: int
 
 
 def row_key(domain: str, raw_record: dict[str, str | None], source_row: int | None) -> str:
@@ -104,7 +101,7 @@ def _orphans(conn: duckdb.DuckDBPyConnection) -> list[dict]:
         key = f"subject_id={subject}"
         out.append(dict(query_id=query_id(site, domain, CHECK_ORPHAN, key), site_id=site, subject_id=subject,
                         domain=domain, check_name=CHECK_ORPHAN, row_key=key, message=message, file_name=path,
-                        source_row=first))
+                        source_row=first, value_hash=query_lifecycle.value_hash(key)))
     return out
 
 
@@ -119,7 +116,7 @@ def _current_failures(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
              ON m.sha256 = q.sha256 AND m.site_id = q.site_id AND m.domain = q.domain AND m.is_current
            ORDER BY q.file_name, q.source_row, q.check_name""").df()
     columns = ["query_id", "site_id", "subject_id", "domain", "check_name", "row_key", "message",
-               "file_name", "source_row"]
+               "file_name", "source_row", "value_hash"]
     orphans = pd.DataFrame(_orphans(conn), columns=columns)
     if records.empty:
         return orphans.astype(object) if len(orphans) else pd.DataFrame({c: pd.Series(dtype="object") for c in columns})
@@ -131,6 +128,8 @@ def _current_failures(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
         keys.append(k)
         ids.append(query_id(r.site_id, r.domain, r.check_name, k))
     records["row_key"], records["query_id"] = keys, ids
+    # The value a site may confirm: the row's cells as written (an orphan's: its subject).
+    records["value_hash"] = [query_lifecycle.value_hash(r or "") for r in records["raw_record"]]
     records = records.rename(columns={"reason": "message"})
     # Same identity twice (e.g. both copies of a duplicated key): one query, first row shown.
     records = records.drop_duplicates("query_id", keep="first")[columns]
@@ -138,41 +137,7 @@ def _current_failures(conn: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 
 def update_site_queries(conn: duckdb.DuckDBPyConnection, load_id: str) -> SiteQueryUpdate:
-    """Open, keep open, re-open or resolve queries from the current snapshots (idempotent for
-    one load_id)."""
-    failing = _current_failures(conn)
-    conn.register("failing_now", failing)
-    try:
-        before = dict(conn.execute(
-            """SELECT CASE WHEN s.status = 'open' AND s.opened_load_id <> ? THEN 'still_open'
-                           ELSE 'opened' END, count(*)
-               FROM failing_now AS f LEFT JOIN quality.site_query AS s USING (query_id)
-               GROUP BY 1""", [load_id]).fetchall())
-        resolved = conn.execute(
-            """SELECT count(*) FROM quality.site_query
-               WHERE status = 'open' AND query_id NOT IN (SELECT query_id FROM failing_now)""").fetchone()[0]
-        conn.execute(
-            """UPDATE quality.site_query AS s SET
-                 status = 'open',
-                 opened_load_id = CASE WHEN s.status = 'resolved' THEN ? ELSE s.opened_load_id END,
-                 resolved_load_id = NULL,
-                 last_seen_load_id = ?,
-                 subject_id = f.subject_id, message = f.message,
-                 file_name = f.file_name, source_row = f.source_row
-               FROM failing_now AS f WHERE s.query_id = f.query_id""", [load_id, load_id])
-        conn.execute(
-            """INSERT INTO quality.site_query (query_id, site_id, subject_id, domain, check_name,
-                 row_key, message, file_name, source_row, status, opened_load_id,
-                 last_seen_load_id, resolved_load_id)
-               SELECT query_id, site_id, subject_id, domain, check_name, row_key, message,
-                 file_name, CAST(source_row AS INTEGER), 'open', ?, ?, NULL
-               FROM failing_now
-               WHERE query_id NOT IN (SELECT query_id FROM quality.site_query)""", [load_id, load_id])
-        conn.execute(
-            """UPDATE quality.site_query SET status = 'resolved', resolved_load_id = ?
-               WHERE status = 'open' AND query_id NOT IN (SELECT query_id FROM failing_now)""",
-            [load_id])
-    finally:
-        conn.unregister("failing_now")
-    return SiteQueryUpdate(opened=int(before.get("opened", 0)), still_open=int(before.get("still_open", 0)),
-                           resolved=int(resolved))
+    """Open, keep open, re-open, resolve queries from the current snapshots, keeping answered and
+    closed ones as their answers say (quality.query_lifecycle; idempotent for one load_id)."""
+    failing = _current_failures(conn).rename(columns={"query_id": "problem_id"})
+    return query_lifecycle.apply_failures(conn, failing, load_id)

@@ -21,6 +21,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from sources import reason_codes as rc
 from sources.model import FileRefused
 
 DEFAULT_SECONDS = 600.0
@@ -57,7 +58,8 @@ class Watch:
                 f"reading the file took longer than {self.limits.seconds:g} s, the limit per file "
                 f"(ITP_FILE_READ_SECONDS), and was stopped after {elapsed:.1f} s: nothing of it was loaded; "
                 "a file this slow to read is not a normal export (a sheet of millions of empty or "
-                "formatted rows?): export only the data, or ask the warehouse team to raise the limit")
+                "formatted rows?): export only the data, or ask the warehouse team to raise the limit",
+                code=rc.FILE_READ_TIMEOUT)
 
     def check_expansion(self, expanded: int, size: int) -> None:
         ratio = expanded / max(size, 1)
@@ -67,4 +69,4 @@ class Watch:
                 f"(a workbook may expand at most {self.limits.xlsx_max_expansion:g} times, "
                 "ITP_XLSX_MAX_EXPANSION): not read; the sheet is most likely padded with up to a million "
                 "empty or formatted rows or columns: delete them below and beside the data (or export "
-                "the data as CSV) and send it again")
+                "the data as CSV) and send it again", code=rc.FILE_XLSX_EXPANSION)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sources.study_parameters import drug_classes
+from sources.study_parameters import drug_classes, terms_of
 
 # Column kinds of the spec; each maps to one parser in sources.parsing and one DuckDB type.
 TEXT, DATE, NUMBER, INTEGER, FLAG = "text", "date", "number", "integer", "flag"
@@ -70,17 +70,16 @@ _ID = (Column("site_id", TEXT, True), Column("subject_id", TEXT, True))
 # which knows the file's export date).
 BIRTH_YEAR_MIN = 1900
 
-WITHDRAWAL_REASONS = (
-    "no_response", "adverse_event", "epidemic", "financial",
-    "lost_to_follow_up", "patient_decision", "other",
-)
+# Controlled terms live in the seeds (controlled_terms.csv, drug_classes.csv), which the dbt
+# tests read too (docs/architecture.md, "One vocabulary").
+WITHDRAWAL_REASONS = terms_of("disposition", "reason")
 DRUG_CLASSES = drug_classes()
 
 DOMAINS: dict[str, Domain] = {
     d.name: d
     for d in (
         Domain("subjects", _ID + (
-            Column("sex", TEXT, True, ("M", "F")),
+            Column("sex", TEXT, True, terms_of("subjects", "sex")),
             Column("birth_year", INTEGER, True),
             Column("diagnosis_date", DATE),
             Column("enrollment_date", DATE, True),
@@ -109,7 +108,7 @@ DOMAINS: dict[str, Domain] = {
         }),
         Domain("bleeding", _ID + (
             Column("assessment_date", DATE, True),
-            Column("who_grade", INTEGER, True, ("0", "1", "2", "3", "4")),
+            Column("who_grade", INTEGER, True, terms_of("bleeding", "who_grade")),
         ), key=("subject_id", "assessment_date")),
         Domain("conmeds", _ID + (
             Column("drug_name", TEXT, True),
@@ -123,12 +122,12 @@ DOMAINS: dict[str, Domain] = {
             Column("ae_term", TEXT, True),
             Column("onset_date", DATE, True),
             Column("resolution_date", DATE),
-            Column("ctcae_grade", INTEGER, True, ("1", "2", "3", "4", "5")),
+            Column("ctcae_grade", INTEGER, True, terms_of("adverse_events", "ctcae_grade")),
             Column("serious", FLAG, True),
             Column("related", FLAG),
         ), key=("subject_id", "ae_term", "onset_date")),
         Domain("disposition", _ID + (
-            Column("status", TEXT, True, ("on_treatment", "completed", "withdrawn")),
+            Column("status", TEXT, True, terms_of("disposition", "status")),
             Column("status_date", DATE, True),
             Column("reason", TEXT, False, WITHDRAWAL_REASONS),
         ), key=("subject_id", "status_date")),

@@ -27,6 +27,7 @@ import stat
 from pathlib import Path
 from typing import BinaryIO, NamedTuple
 
+from sources import reason_codes as rc
 from sources.model import FileRefused, InboxFile
 from sources.parsing import printable
 
@@ -39,10 +40,11 @@ _OPEN_FILES = Path("/proc/self/fd")
 
 
 class UnreadEntry(NamedTuple):
-    """An inbox entry that is refused without being read (unpacks as rel_path, sha256, reason)."""
+    """An inbox entry that is refused without being read (unpacks as rel_path, sha256, reason, code)."""
     rel_path: str
     sha256: str
     reason: str
+    code: str          # sources.reason_codes
 
 
 def _digest(fh: BinaryIO) -> str:
@@ -67,16 +69,16 @@ def open_inside(path: Path, root: Path) -> BinaryIO:
     try:
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
     except OSError as exc:
-        raise FileRefused(f"the file cannot be opened: {exc.strerror or exc}") from None
+        raise FileRefused(f"the file cannot be opened: {exc.strerror or exc}", code=rc.INBOX_UNREADABLE) from None
     fh = os.fdopen(fd, "rb")
     try:
         opened = Path(os.readlink(_OPEN_FILES / str(fd))) if _OPEN_FILES.is_dir() else path.resolve()
         if not _inside(opened, root):
             raise FileRefused("the file was replaced by a link to a file outside the inbox after it was "
-                              "found: not read (copy the file into the inbox instead)")
+                              "found: not read (copy the file into the inbox instead)", code=rc.INBOX_SWAPPED_LINK)
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             raise FileRefused("the file was replaced by something that is not a regular file after it was "
-                              "found: not read")
+                              "found: not read", code=rc.INBOX_SWAPPED_NOT_REGULAR)
     except BaseException:
         fh.close()
         raise
@@ -88,9 +90,9 @@ def open_inbox_file(file: InboxFile) -> BinaryIO:
     return open_inside(file.path, file.path.parents[file.rel_path.count("/")].resolve())
 
 
-def _unread(rel_path: str, reason: str) -> UnreadEntry:
+def _unread(rel_path: str, reason: str, code: str) -> UnreadEntry:
     stable = hashlib.sha256(f"{rel_path}\0{reason}".encode()).hexdigest()
-    return UnreadEntry(rel_path, f"unread:{stable}", reason)
+    return UnreadEntry(rel_path, f"unread:{stable}", reason, code)
 
 
 def is_os_clutter(name: str) -> bool:
@@ -105,28 +107,28 @@ def _classify(path: Path, rel_path: str, root: Path) -> InboxFile | UnreadEntry:
     """One entry of the walk: a file to read, or the reason it is not read."""
     if (shown := printable(rel_path)) != rel_path:
         return _unread(shown, "the name holds bytes that are not UTF-8 text or control characters "
-                              "(shown escaped, e.g. \\xff or \\n): not read; rename the file")
+                              "(shown escaped, e.g. \\xff or \\n): not read; rename the file", rc.INBOX_NAME_NOT_TEXT)
     if any(part.startswith(".") for part in rel_path.split("/")):
         return _unread(rel_path, "hidden file or folder (name starts with '.'): not read; "
-                                 "rename it if it is an export")
+                                 "rename it if it is an export", rc.INBOX_HIDDEN)
     try:
         if path.is_symlink():
             try:
                 target = path.resolve(strict=True)
             except (OSError, RuntimeError):
-                return _unread(rel_path, "broken or looping link: not read")
+                return _unread(rel_path, "broken or looping link: not read", rc.INBOX_BROKEN_LINK)
             if not _inside(target, root):
                 return _unread(rel_path, "link to a file outside the inbox: not read "
-                                         "(copy the file into the inbox instead)")
+                                         "(copy the file into the inbox instead)", rc.INBOX_LINK_OUTSIDE)
         info = path.stat()
         if not stat.S_ISREG(info.st_mode):
-            return _unread(rel_path, "not a regular file: not read")
+            return _unread(rel_path, "not a regular file: not read", rc.INBOX_NOT_REGULAR)
         with open_inside(path, root) as fh:
             return InboxFile(path=path, rel_path=rel_path, sha256=_digest(fh), size=os.fstat(fh.fileno()).st_size)
     except FileRefused as refused:
-        return _unread(rel_path, refused.reason)
+        return _unread(rel_path, refused.reason, refused.code or rc.INBOX_UNREADABLE)
     except OSError as exc:
-        return _unread(rel_path, f"cannot be read: {exc.strerror or exc}")
+        return _unread(rel_path, f"cannot be read: {exc.strerror or exc}", rc.INBOX_UNREADABLE)
 
 
 def discover(inbox: Path) -> tuple[list[InboxFile], list[UnreadEntry]]:
@@ -148,7 +150,7 @@ def discover(inbox: Path) -> tuple[list[InboxFile], list[UnreadEntry]]:
         rel_path = printable(Path(error.filename).relative_to(inbox).as_posix()) + "/"
         unread.append(_unread(rel_path, f"the folder cannot be read ({error.strerror or error}): the files in it "
                                         "were not loaded; give the loader's user read and execute permission on "
-                                        "it (an upload made with umask 077?)"))
+                                        "it (an upload made with umask 077?)", rc.INBOX_FOLDER_UNREADABLE))
 
     for folder, dirnames, filenames in os.walk(inbox, followlinks=False, onerror=unreadable_folder):
         here = Path(folder)
@@ -158,7 +160,8 @@ def discover(inbox: Path) -> tuple[list[InboxFile], list[UnreadEntry]]:
                 dirnames.remove(name)
             elif (here / name).is_symlink():
                 dirnames.remove(name)
-                unread.append(_unread(rel_path, "link to a folder: links to folders are not followed"))
+                unread.append(_unread(rel_path, "link to a folder: links to folders are not followed",
+                                      rc.INBOX_FOLDER_LINK))
         for name in filenames:
             if is_os_clutter(name):
                 continue

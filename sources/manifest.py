@@ -34,9 +34,12 @@ CREATE TABLE IF NOT EXISTS quality.file_manifest (
   dropped_columns VARCHAR,
   is_current BOOLEAN NOT NULL DEFAULT false,
   load_id VARCHAR NOT NULL,
-  loaded_at TIMESTAMP NOT NULL
+  loaded_at TIMESTAMP NOT NULL,
+  reason_code VARCHAR
 )
 """
+# Warehouses published before reason codes (#14): the column is added, NULL for their rows.
+MANIFEST_MIGRATIONS = ("ALTER TABLE quality.file_manifest ADD COLUMN IF NOT EXISTS reason_code VARCHAR",)
 
 
 
@@ -44,7 +47,7 @@ CREATE TABLE IF NOT EXISTS quality.file_manifest (
 class ManifestEntry:
     """One file's fate in a load: a row of quality.file_manifest."""
     file_path: str
-    status: str                     # loaded | duplicate | superseded | refused
+    status: str                     # loaded | duplicate | superseded | refused | held
     reason: str | None = None
     site_id: str | None = None
     domain: str | None = None
@@ -53,6 +56,7 @@ class ManifestEntry:
     rows_accepted: int = 0
     rows_quarantined: int = 0
     dropped_columns: list[str] = field(default_factory=list)
+    reason_code: str | None = None  # sources.reason_codes (or ingest.holds), beside `reason`
 
     @property
     def file_name(self) -> str:
@@ -128,12 +132,12 @@ def record(conn: duckdb.DuckDBPyConnection, entry: ManifestEntry, name: ExportNa
     conn.execute(
         """INSERT INTO quality.file_manifest (file_name, file_path, sha256, site_id, domain,
              export_date, status, reason, rows_read, rows_accepted, rows_quarantined,
-             dropped_columns, is_current, load_id, loaded_at)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, false, ?, ?)""",
+             dropped_columns, is_current, load_id, loaded_at, reason_code)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, false, ?, ?, ?)""",
         [entry.file_name, entry.file_path, entry.sha256 or "", entry.site_id or (name.site if name else None),
          entry.domain or (name.domain if name else None), name.export_date if name else None,
          entry.status, mask(entry.reason), entry.rows_read, entry.rows_accepted, entry.rows_quarantined,
-         mask(", ".join(entry.dropped_columns)) or None, load_id, loaded_at],
+         mask(", ".join(entry.dropped_columns)) or None, load_id, loaded_at, entry.reason_code],
     )
 
 

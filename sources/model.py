@@ -13,11 +13,16 @@ import pandas as pd
 
 
 class FileRefused(Exception):
-    """A whole file cannot be loaded; `reason` is shown to monitors as is."""
+    """A whole file cannot be loaded; `reason` is shown to monitors as is, `code` is its stable
+    code (sources.reason_codes; quality.file_manifest.reason_code)."""
 
-    def __init__(self, reason: str):
+    def __init__(self, reason: str, code: str | None = None):
         super().__init__(reason)
         self.reason = reason
+        self.code = code
+
+    def __reduce__(self):  # a worker process sends it back whole (ingest.prefetch)
+        return type(self), (self.reason, self.code)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from datetime import date
 
+from sources import reason_codes as rc
 from sources.domains import DOMAINS
 from sources.model import ExportName, FileRefused
 from sources.registry import SITE_CODE, SiteRegistry
@@ -22,31 +23,34 @@ _DATE = re.compile(r"\d{8}")
 def parse_file_name(name: str, registry: SiteRegistry) -> ExportName:
     stem, dot, ext = name.rpartition(".")
     if not dot or not stem:
-        raise FileRefused(f"file name {name!r} has no extension: expected {EXPECTED}")
+        raise FileRefused(f"file name {name!r} has no extension: expected {EXPECTED}",
+                          code=rc.NAME_NO_EXTENSION)
     ext = ext.lower()
     if ext not in EXTENSIONS:
         raise FileRefused(f"file name {name!r}: the extension .{ext} is not accepted "
-                          f"(only .csv or .xlsx): expected {EXPECTED}")
+                          f"(only .csv or .xlsx): expected {EXPECTED}", code=rc.NAME_EXTENSION)
     site, first, rest = stem.partition("_")
     domain, last, stamp = rest.rpartition("_")
     if not first or not last or not domain:
-        raise FileRefused(f"file name {name!r} does not follow {EXPECTED}")
+        raise FileRefused(f"file name {name!r} does not follow {EXPECTED}", code=rc.NAME_PATTERN)
     site, domain = site.upper(), domain.lower()
     if not SITE_CODE.fullmatch(site):
-        raise FileRefused(f"file name {name!r}: the site code {site!r} is not 2 to 8 letters or digits")
+        raise FileRefused(f"file name {name!r}: the site code {site!r} is not 2 to 8 letters or digits",
+                          code=rc.NAME_SITE_CODE)
     if registry.get(site) is None:
         raise FileRefused(f"file name {name!r}: site {site} is not in the site registry "
-                          f"(registered: {', '.join(sorted(registry.sites))})")
+                          f"(registered: {', '.join(sorted(registry.sites))})", code=rc.NAME_UNKNOWN_SITE)
     if domain not in DOMAINS:
         raise FileRefused(f"file name {name!r}: {domain!r} is not a domain "
-                          f"(expected one of {', '.join(DOMAINS)})")
+                          f"(expected one of {', '.join(DOMAINS)})", code=rc.NAME_UNKNOWN_DOMAIN)
     if not _DATE.fullmatch(stamp):
-        raise FileRefused(f"file name {name!r}: the export date {stamp!r} is not 8 digits YYYYMMDD")
+        raise FileRefused(f"file name {name!r}: the export date {stamp!r} is not 8 digits YYYYMMDD",
+                          code=rc.NAME_DATE_FORMAT)
     try:
         export_date = date(int(stamp[:4]), int(stamp[4:6]), int(stamp[6:]))
     except ValueError:
         raise FileRefused(f"file name {name!r}: the export date {stamp} (YYYYMMDD) is not a "
-                          "calendar date") from None
+                          "calendar date", code=rc.NAME_DATE_INVALID) from None
     return ExportName(site=site, domain=domain, export_date=export_date, ext=ext)
 
 

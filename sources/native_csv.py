@@ -45,7 +45,8 @@ from sources.domains import DOMAINS
 from sources.inbox import open_inbox_file
 from sources.model import ExportName, FileRefused, InboxFile
 from sources.parsing import Cell, CellError, parse_cell
-from sources.readers import PANDAS_DTYPES, ExportReader, Layout, read_header
+from sources.header import Layout, read_header
+from sources.readers import PANDAS_DTYPES, ExportReader
 from sources.registry import SiteConfig
 
 # Files above this size are streamed by the Python reader (the native path holds a file whole).
@@ -319,7 +320,7 @@ def _type_rows(staged: StagedCsv) -> None:
 def _materialize(staged: StagedCsv, table: str, columns: dict[str, list], types: dict[str, str]) -> None:
     """A mapping (columns of equal length) as a temp table. Python values reach DuckDB as list
     parameters and are cast to raw.<domain>'s types, as the loader casts a chunk of the Python
-    reader (`quality.intake._insert_rows`): the same floats, whole numbers, dates and text."""
+    reader (`ingest.intake._insert_rows`): the same floats, whole numbers, dates and text."""
     selects = [f"unnest(?::{types.get(name, 'BOOLEAN' if name.startswith('ok') else 'VARCHAR')}[]) AS {name}"
                for name in columns]
     staged.conn.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT {', '.join(selects)}", list(columns.values()))

@@ -6,6 +6,12 @@ Iterating the reader streams the rows in chunks, so memory stays bounded whateve
 size; a whole-file problem found later (an undecodable byte in line 90 000, broken CSV
 quoting) raises `FileRefused` during iteration, and the caller discards what it stored.
 
+One concern per module: `sources.csv_lines` (bytes -> lines -> cells: encodings, byte-order
+marks, line endings, quoting), `sources.xlsx_rows` (a workbook's first sheet -> cells),
+`sources.header` (header -> column positions, aliases, delimiter), `sources.parsing` (one cell
+-> a typed value or a CellError), `sources.derivations` (lab value and unit conversion: fields
+from several cells), and this module: the rows of a file -> ParsedChunk, column by column.
+
 Every data row ends either in `ParsedChunk.rows` or, with its reasons, in `ParsedChunk.errors`
 (one RowError per row: its check_name is the first problem's, its reason lists them all).
 A fully empty row (every cell blank) is not a data row: it is skipped, keeps its row number,
@@ -42,27 +48,22 @@ whichever reader produced the rows.
 """
 from __future__ import annotations
 
-import codecs
-import csv
-import io
-import re
+from collections.abc import Callable, Iterator
 from functools import partial
 from itertools import islice
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from typing import BinaryIO, Callable
 
 import pandas as pd
 
-from sources import xlsx_rows
-from sources.bounds import TIME_CHECK_EVERY, ReadLimits, Watch
-from sources.domains import DOMAINS, Column, Domain
+from sources import reason_codes as rc, xlsx_rows
+from sources.bounds import ReadLimits, Watch
+from sources.csv_lines import Rows, csv_rows
+from sources.derivations import COLUMN_PARSERS, DERIVED_FIELDS
+from sources.domains import DOMAINS, Column
+from sources.header import Layout, blank, delimiter_name, read_header
 from sources.inbox import open_inbox_file
 from sources.model import ExportName, FileRefused, InboxFile, ParsedChunk, RowError
-from sources.parsing import (MAX_CELL_CHARS, Cell, CellError, CellFormat, cell_text, excerpt, parse_cell,
-                             parse_lab_value, parse_subject_id, parse_text, printable)
-from sources.registry import DELIMITERS, SiteConfig, header_key
-from sources.units import convert_lab
+from sources.parsing import MAX_CELL_CHARS, Cell, CellError, CellFormat, cell_text, excerpt, parse_cell, printable
+from sources.registry import SiteConfig
 
 CHECK_SITE = "site_id.mismatch"
 CHECK_ROW_SHAPE = "parse.row_shape"
@@ -71,8 +72,6 @@ CHECK_ROW_SHAPE = "parse.row_shape"
 # DATE columns hold datetime.date objects or None).
 PANDAS_DTYPES = {"VARCHAR": object, "DATE": object, "INTEGER": "Int64", "DOUBLE": "Float64",
                  "BOOLEAN": "boolean"}
-
-Rows = Iterator[tuple[int, list[Cell]]]   # (row number as a person sees it, cells); header = 1
 
 _BAD = object()    # a cell (or derived field) that fails: the row goes through `_convert`
 MEMO_LIMIT = 100_000   # distinct cells remembered per column and file (bounds memory)
@@ -94,241 +93,8 @@ def _remember(memo: dict, new: dict) -> dict:
     return {**memo, **new}
 
 
+
 # --- row sources: a file -> numbered rows of cells ----------------------------------------
-
-MAX_LINE_BYTES = 32 << 20   # longer without a line break: not an export (a binary file?)
-_LONE_CR = re.compile(rb"(?<=\r)(?!\n)")
-_LINE_END = re.compile(rb"\r\n|\r|\n")
-
-
-def _too_long() -> str:
-    return (f"the file has more than {MAX_LINE_BYTES >> 20} MiB without a line break: it is not a CSV "
-            "export (a binary file?)")
-
-
-def _is_cr_only(first_line: bytes) -> bool:
-    """Whether the file's first line ends in a lone \\r: then every line does."""
-    first_end = _LINE_END.search(first_line)
-    return first_end is not None and first_end.group() == b"\r"
-
-
-def _raw_lines(fh: BinaryIO) -> Iterator[bytes]:
-    """The file's lines as bytes, each with its ending. Lines end in \\n (or \\r\\n), unless the
-    first line ends in a lone \\r: then the file is CR-only (Excel for Mac's "CSV (Macintosh)")
-    and lines end in \\r. Deciding once per file keeps a stray \\r inside a value of an ordinary
-    file an error (the csv module refuses it) instead of a silent extra row. Safe for both
-    encodings: neither byte occurs inside a UTF-8 or GB18030 character. A line is read whole,
-    so a file without line breaks is refused past a limit."""
-    cr_only: bool | None = None
-    number, quoted = 0, False
-    while raw := fh.readline(MAX_LINE_BYTES + 1):
-        if len(raw) > MAX_LINE_BYTES:
-            raise FileRefused(_too_long())
-        if cr_only is None:
-            cr_only = _is_cr_only(raw)
-        if cr_only:
-            for part in _LONE_CR.split(raw):
-                if part:
-                    number += 1
-                    quoted = _check_cr_only_line(part, number, quoted)
-                    yield part
-        else:
-            yield raw
-
-
-def _check_cr_only_line(part: bytes, number: int, quoted: bool) -> bool:
-    """In a CR-only file a LF is no line break, but the csv module ends a row at it: a LF outside
-    quotes would silently split a row in two (the mirror of a stray CR in an ordinary file).
-    Returns whether a quoted value is still open at the end of the line."""
-    if b"\n" not in part:
-        return quoted ^ (part.count(b'"') % 2 == 1)
-    for byte in part:
-        if byte == 0x22:
-            quoted = not quoted
-        elif byte == 0x0A and not quoted:
-            raise FileRefused(f"line {number} has a line-break character (LF) inside a value that is not in quotes "
-                              "(the file's lines end in CR only): remove it, or put the value in quotes")
-    return quoted
-
-
-def _is_utf8_text(fh: BinaryIO) -> bool:
-    """Whether the whole file is valid UTF-8 and holds non-ASCII text. Streams the file; a real
-    GB18030 file stops at its first Chinese character that is not UTF-8 (nearly always the
-    first one)."""
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    non_ascii = False
-    try:
-        while block := fh.read(BLOCK_BYTES):
-            decoder.decode(block)
-            non_ascii = non_ascii or not block.isascii()
-        decoder.decode(b"", final=True)
-    except UnicodeDecodeError:
-        return False
-    finally:
-        fh.seek(0)
-    return non_ascii
-
-
-def _check_declared_gb18030(fh: BinaryIO) -> None:
-    """A file with a UTF-8 byte-order mark is refused by `_check_start`, naming it."""
-    starts_with_bom = fh.read(3) == codecs.BOM_UTF8
-    fh.seek(0)
-    if not starts_with_bom and _is_utf8_text(fh):
-        raise FileRefused("the file is UTF-8 text, but the site's declared encoding is GB18030: read as GB18030 "
-                          "its Chinese text would turn into other characters (华法林片 into 鍗庢硶鏋楃墖); "
-                          "export it in GB18030 (GBK), or change the site's encoding to utf-8 in the "
-                          "site registry if the site now exports UTF-8")
-
-
-def _check_start(raw: bytes, encoding: str) -> None:
-    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        raise FileRefused("the file is UTF-16 text (Excel 'Unicode text'); export it as "
-                          f"CSV in {encoding} instead")
-    if encoding != "utf-8" and raw.startswith(b"\xef\xbb\xbf"):
-        raise FileRefused(f"the file starts with a UTF-8 byte-order mark, but the site's "
-                          f"declared encoding is {encoding}: export it as {encoding}, or "
-                          "correct the site's encoding in the site registry")
-
-
-def _decode(raw: bytes, encoding: str, number: int, offset: int) -> str:
-    """One line as text, or FileRefused saying which byte of which line is wrong."""
-    try:
-        text = raw.decode(encoding)
-    except UnicodeDecodeError as exc:
-        raise FileRefused(
-            f"the file is not valid {encoding} text: byte(s) {raw[exc.start:exc.end].hex(' ')} at "
-            f"byte offset {offset + exc.start} (line {number}) cannot be decoded; export the "
-            f"file as {encoding}, or correct the site's encoding in the site registry") from None
-    if "\x00" in text:
-        raise FileRefused(f"the file contains a NUL character (line {number}): it is not plain "
-                          f"{encoding} text (UTF-16 without byte-order mark, or a binary file?)")
-    if number > 1 and "\ufeff" in text:
-        raise FileRefused(f"the file has a byte-order mark (an invisible marker that starts a file) on "
-                          f"line {number}: two exports were probably joined into one; send each export "
-                          "as its own file")
-    return text
-
-
-def _decode_lines(raws: Iterable[bytes], encoding: str, number: int, offset: int) -> Iterator[str]:
-    """Decode line by line so an undecodable byte is reported with its line and offset.
-    `number` and `offset` are those of the line before the first of `raws`."""
-    for raw in raws:
-        number += 1
-        if number == 1:
-            _check_start(raw, encoding)
-        text = _decode(raw, encoding, number, offset)
-        offset += len(raw)
-        yield text.removeprefix("\ufeff") if number == 1 else text
-
-
-def _decoded_lines_one_by_one(fh: BinaryIO, encoding: str) -> Iterator[str]:
-    """The reference reader: one readline and one decode per line."""
-    yield from _decode_lines(_raw_lines(fh), encoding, 0, 0)
-
-
-BLOCK_BYTES = 1 << 20
-_LINE = re.compile(rb"[^\n]*\n|[^\n]+")
-
-
-def _checked_lines(whole: bytes) -> Iterator[bytes]:
-    """The lines of a block, refused at the first one longer than `_raw_lines` allows."""
-    for raw in _LINE.findall(whole):
-        if len(raw) > MAX_LINE_BYTES:
-            raise FileRefused(_too_long())
-        yield raw
-
-
-def _decode_block(whole: bytes, encoding: str, number: int, offset: int) -> Iterator[str]:
-    """The lines of `whole` (whole lines, after line `number`), as `_decode_lines` gives them.
-    One decode for the block; a block with anything to report (an undecodable byte, a NUL, a
-    byte-order mark, a line over the length limit) is decoded again line by line, which finds
-    it and words it as always. Neither encoding has a byte 0x0A inside a character, so the
-    block decodes exactly when each of its lines does, into the same text."""
-    text = None
-    if len(whole) <= MAX_LINE_BYTES:   # else it may hold a line too long
-        try:
-            text = whole.decode(encoding)
-        except UnicodeDecodeError:
-            pass
-    if text is None or "\x00" in text or "\ufeff" in text:
-        yield from _decode_lines(_checked_lines(whole), encoding, number, offset)
-        return
-    yield from io.StringIO(text, newline="\n")   # split after each \n only, as readline does
-
-
-def _decoded_lines(fh: BinaryIO, encoding: str, block_bytes: int = BLOCK_BYTES) -> Iterator[str]:
-    """The file's lines as text, exactly as `_decoded_lines_one_by_one` gives them (the same
-    lines, the same FileRefused at the same line), a block of lines at a time: per-line reads
-    and decodes cost more than the rest of reading a CSV row. A CR-only file (or a first line
-    too long) is read by the reference reader."""
-    first = fh.readline(MAX_LINE_BYTES + 1)
-    if len(first) > MAX_LINE_BYTES or _is_cr_only(first):
-        fh.seek(0)
-        yield from _decoded_lines_one_by_one(fh, encoding)
-        return
-    yield from _decode_lines((first,) if first else (), encoding, 0, 0)
-    number, offset, pending = 1, len(first), b""
-    while True:
-        data = fh.read(block_bytes)
-        block = pending + data
-        if not block:
-            break
-        cut = block.rfind(b"\n") + 1 if data else len(block)   # at the end of the file: all of it
-        if cut == 0:   # no line ends in this block yet
-            if len(block) > MAX_LINE_BYTES:
-                raise FileRefused(_too_long())
-            pending = block
-            continue
-        whole, pending = block[:cut], block[cut:]
-        yield from _decode_block(whole, encoding, number, offset)
-        number += whole.count(b"\n")   # only the last block can end without one
-        offset += len(whole)
-
-
-def _csv_problem(message: str, line: int, current: str) -> str:
-    """The csv module's complaint as a site coordinator can act on it (`current`: the line being
-    read when it complained)."""
-    if "field larger than field limit" in message:
-        limit = csv.field_size_limit()
-        if len(current) > limit:   # the line itself is that long: a line-length problem
-            quotes = "" if '"' in current else ", and it has no quote"
-            return (f"a value near line {line} is longer than {limit} characters: line {line} alone is "
-                    f"{len(current.rstrip(chr(13) + chr(10))):,} characters long without a line break{quotes}; no "
-                    "export line is that long: is the file's content a CSV export of this domain (not "
-                    "a binary file, or a text without line breaks)?")
-        return (f"a value near line {line} is longer than {limit} characters: no export "
-                "value is that long; most likely a quote (\") opens a value and is never closed, which "
-                "makes the rest of the file one value")
-    if "new-line character seen in unquoted field" in message:
-        return (f"line {line} has a line-break character (CR) inside a value that is not in quotes: "
-                "remove it, or put the value in quotes")
-    return f"the file is not well-formed CSV near line {line}: {message} (check the quotes around values)"
-
-
-def _watched(lines: Iterator[str], watch: Watch) -> Iterator[str]:
-    """The lines, with the clock checked as they go; records the line being read and whether
-    the last one ends without a line break."""
-    line = ""
-    for number, line in enumerate(lines):
-        if number % TIME_CHECK_EVERY == 0:
-            watch.check_time()
-        watch.last_line = line
-        yield line
-    watch.unterminated = bool(line) and not line.endswith(("\n", "\r"))
-
-
-def _csv_rows(file: InboxFile, site: SiteConfig, watch: Watch | None = None) -> Rows:
-    watch = watch or Watch()
-    with open_inbox_file(file) as fh:
-        if site.encoding == "gb18030":
-            _check_declared_gb18030(fh)
-        reader = csv.reader(_watched(_decoded_lines(fh, site.encoding), watch), delimiter=site.delimiter,
-                            strict=True)
-        try:
-            yield from enumerate(reader, 1)
-        except csv.Error as exc:
-            raise FileRefused(_csv_problem(str(exc), reader.line_num, watch.last_line)) from None
-
 
 def _xlsx_rows(file: InboxFile, site: SiteConfig, watch: Watch | None = None) -> Rows:
     """The first sheet's rows, numbered as in Excel. The sheet's declared dimensions are
@@ -337,142 +103,10 @@ def _xlsx_rows(file: InboxFile, site: SiteConfig, watch: Watch | None = None) ->
         yield from xlsx_rows.sheet_rows(fh, watch or Watch())
 
 
-ROW_SOURCES: dict[str, Callable[[InboxFile, SiteConfig, Watch], Rows]] = {"csv": _csv_rows, "xlsx": _xlsx_rows}
-
-
-# --- header -------------------------------------------------------------------------------
-
-def _blank(cell: Cell) -> bool:
-    return cell is None or (isinstance(cell, str) and not cell.strip())
-
-
-@dataclass(frozen=True)
-class Layout:
-    """Where each spec column is in the file, and what is dropped."""
-    positions: dict[str, int]       # canonical column -> 0-based cell index
-    header_map: dict[str, str]      # the file's header -> canonical column
-    dropped_columns: list[str]      # headers outside the spec (never read)
-    width: int                      # header cells up to the last non-blank one
-
-
-def _other_delimiter(texts: list[str], lookup: dict[str, str], delimiter: str) -> tuple[str, list[str]] | None:
-    """The delimiter that would split this header into more known columns than the site's
-    declared one does, and those columns (a ";" file at a "," site reads as one cell)."""
-    line = delimiter.join(texts)
-    now = sum(header_key(t) in lookup for t in texts)
-    best = None
-    for other in DELIMITERS:
-        if other == delimiter or other not in line:
-            continue
-        found = [lookup[header_key(t)] for t in line.split(other) if header_key(t) in lookup]
-        if len(found) > now and (best is None or len(found) > len(best[1])):
-            best = other, found
-    return best
-
-
-def _delimiter_name(delimiter: str) -> str:
-    return {"\t": "tab"}.get(delimiter, f'"{delimiter}"')
-
-
-def read_header(cells: list[Cell], domain: Domain, site: SiteConfig, delimiter: str | None = None) -> Layout:
-    """Match the header row to the domain's columns: case and surrounding spaces ignored,
-    the site's aliases applied; the canonical name is always accepted too. `delimiter`: the
-    CSV delimiter the row was split at (None for a workbook), to name a file's other one."""
-    texts = ["" if _blank(c) else str(cell_text(c)).replace("\ufeff", "").strip() for c in cells]
-    width = max((i + 1 for i, t in enumerate(texts) if t), default=0)
-    if width == 0:
-        raise FileRefused("the first row is empty: the first row must be the header (column names)")
-    aliases = site.aliases.get(domain.name, {})
-    lookup = {header_key(c): c for c in domain.spec_columns}
-    lookup.update({header_key(h): c for c, h in aliases.items()})
-    positions: dict[str, int] = {}
-    header_map: dict[str, str] = {}
-    dropped: list[str] = []
-    duplicates: list[str] = []
-    for i, text in enumerate(texts[:width]):
-        column = lookup.get(header_key(text)) if text else None
-        if column is None:
-            label = printable(text) if text else f"(column {i + 1}, no header)"
-            if label not in dropped:
-                dropped.append(label)
-        elif column in positions:
-            first = texts[positions[column]]
-            duplicates.append(f"{first!r} (column {positions[column] + 1}) and {text!r} (column {i + 1}) "
-                              f"are both {column}")
-        else:
-            positions[column] = i
-            header_map[text] = column
-    if duplicates:
-        raise FileRefused(f"duplicate columns: {'; '.join(duplicates)}")
-    other = _other_delimiter(texts[:width], lookup, delimiter) if delimiter is not None else None
-    if other is not None and (not positions or any(c not in positions for c in domain.required_columns)):
-        raise FileRefused(
-            f"the header row names {len(positions)} column(s) of {domain.name} when split at "
-            f"{_delimiter_name(delimiter)}, the site's declared delimiter, but {len(other[1])} when split at "
-            f"{_delimiter_name(other[0])} ({', '.join(other[1])}): the file uses {_delimiter_name(other[0])} "
-            f"as its delimiter; export it with {_delimiter_name(delimiter)}, or correct the site's "
-            "delimiter in the site registry")
-    if not positions:
-        # Not a header at all (data in row 1?): do not echo its cells, they may identify someone.
-        raise FileRefused(f"no header row: the first row names none of the columns of {domain.name} "
-                          f"(expected {', '.join(domain.spec_columns)})")
-    missing = [c for c in domain.required_columns if c not in positions]
-    if missing:
-        seen = ", ".join(printable(t) if t else "(blank)" for t in texts[:width])
-        hint = ", ".join(f"{c} = {h!r}" for c, h in aliases.items())
-        raise FileRefused(
-            f"required column(s) missing for {domain.name}: {', '.join(missing)}; headers found: {seen}"
-            + (f" (the site's declared aliases: {hint})" if hint else ""))
-    return Layout(positions, header_map, dropped, width)
+ROW_SOURCES: dict[str, Callable[[InboxFile, SiteConfig, Watch], Rows]] = {"csv": csv_rows, "xlsx": _xlsx_rows}
 
 
 # --- rows ---------------------------------------------------------------------------------
-
-def _lab_value(cell: Cell, fmt: CellFormat) -> tuple[float, str | None]:
-    return parse_lab_value(cell, fmt.decimal)
-
-
-# Columns that need more than their kind's parser.
-COLUMN_PARSERS: dict[tuple[str, str], Callable[[Cell, CellFormat], object]] = {
-    ("labs", "value"): _lab_value,
-    **{(domain, "subject_id"): parse_subject_id for domain in DOMAINS},
-}
-
-
-def _lab_fields(test_code: str, value: tuple[float, str | None], unit: str, ref_low: float | None,
-                ref_high: float | None, value_cell: Cell, *, unit_aliases: dict[str, str]) -> dict[str, object]:
-    """Canonical value and unit beside the value and unit as written (raises CellError);
-    units as the site spells them (its registry unit_aliases)."""
-    measured, qualifier = value
-    conversion = convert_lab(test_code, measured, unit, ref_low, ref_high, unit_aliases)
-    return dict(
-        test_code=conversion.test_code, original_test_code=conversion.original_test_code,
-        value=conversion.value, value_qualifier=qualifier, unit=conversion.unit,
-        original_value=parse_text(value_cell), original_unit=conversion.original_unit,
-        conversion_factor=conversion.factor, ref_low=conversion.ref_low, ref_high=conversion.ref_high,
-    )
-
-
-@dataclass(frozen=True)
-class DerivedFields:
-    """Fields a domain derives from several parsed values of one row (and raw cells).
-
-    `derive` must be pure (same arguments, same result or same CellError): the columnar path
-    remembers its results. It runs only when every column of `needs` parsed."""
-    values: tuple[str, ...]      # parsed values passed to derive, in order
-    cells: tuple[str, ...]       # raw cells passed after them
-    needs: tuple[str, ...]       # skipped when one of these failed (the row is refused already)
-    derive: Callable[..., dict[str, object]]
-    site_settings: tuple[str, ...] = ()   # SiteConfig fields passed to derive by keyword
-
-
-# Row rules of a domain that need several cells of the row.
-DERIVED_FIELDS: dict[str, DerivedFields] = {
-    "labs": DerivedFields(values=("test_code", "value", "unit", "ref_low", "ref_high"), cells=("value",),
-                          needs=("test_code", "value", "unit"), derive=_lab_fields,
-                          site_settings=("unit_aliases",)),
-}
-
 
 def _recorded(cell: Cell) -> str | None:
     """A cell for the quarantine's raw_record: as written, unless longer than any real cell."""
@@ -566,7 +200,7 @@ class ExportReader:
         if not self.watch.unterminated or last is None:
             return None
         number, cells = last
-        if all(_blank(c) for c in cells):
+        if all(blank(c) for c in cells):
             return None
         filled = len(cells)
         if filled >= self.layout.width and not failed:
@@ -650,7 +284,7 @@ class ExportReader:
                 if n < width:
                     grid[i] = cells + [None] * (width - n)
                 elif n > width:
-                    if any(not _blank(c) for c in cells[width:]):
+                    if any(not blank(c) for c in cells[width:]):
                         bad.add(i)
                     grid[i] = cells[:width]
         columns = list(zip(*grid)) if grid else [()] * width
@@ -707,7 +341,7 @@ class ExportReader:
 
     def _convert(self, number: int, cells: list[Cell]) -> dict[str, object] | RowError | None:
         """One data row -> a raw record, a RowError, or None for a fully empty row."""
-        if all(_blank(c) for c in cells):
+        if all(blank(c) for c in cells):
             return None
         width = len(cells)
         spec_cells: dict[str, Cell] = {}
@@ -733,9 +367,9 @@ class ExportReader:
                                              *(spec_cells.get(c) for c in derived.cells)))
             except CellError as exc:
                 problems.append(_problem(exc, ""))
-        beyond = next((i for i in range(self.layout.width, width) if not _blank(cells[i])), None)
+        beyond = next((i for i in range(self.layout.width, width) if not blank(cells[i])), None)
         if beyond is not None:
-            delimiter = _delimiter_name(self.site.delimiter)
+            delimiter = delimiter_name(self.site.delimiter)
             problems.insert(0, (CHECK_ROW_SHAPE, f"the row has a value in column {beyond + 1}, beyond the "
                                 f"{self.layout.width} columns of the header: the row may be misaligned "
                                 f"(a {delimiter} inside a value without quotes?)"))
@@ -751,16 +385,17 @@ class ExportReader:
         return values
 
 
-def _no_rows(file: InboxFile, name: ExportName) -> str:
+def _no_rows(file: InboxFile, name: ExportName) -> FileRefused:
     if name.ext == "xlsx":
         with open_inbox_file(file) as fh:
             others = xlsx_rows.other_sheets_with_rows(fh)
         if others:
             shown = ", ".join(f'"{printable(title)}" (sheet {n})' for n, title in others)
-            return (f"the workbook's first sheet is empty, and the data seem to be on another sheet: {shown}; "
-                    "the warehouse reads the first sheet only: move the data sheet to the first place "
-                    "(or delete the empty sheet) and send the file again")
-    return "the file has no rows: a header row (column names) is required"
+            return FileRefused(f"the workbook's first sheet is empty, and the data seem to be on another sheet: "
+                               f"{shown}; the warehouse reads the first sheet only: move the data sheet to the "
+                               "first place (or delete the empty sheet) and send the file again",
+                               code=rc.FILE_DATA_ON_OTHER_SHEET)
+    return FileRefused("the file has no rows: a header row (column names) is required", code=rc.FILE_NO_ROWS)
 
 
 def open_export(file: InboxFile, name: ExportName, site: SiteConfig, chunk_rows: int = 50_000,
@@ -770,13 +405,13 @@ def open_export(file: InboxFile, name: ExportName, site: SiteConfig, chunk_rows:
     if chunk_rows < 1:
         raise ValueError("chunk_rows must be at least 1")
     if file.size == 0:
-        raise FileRefused("the file is empty (0 bytes)")
+        raise FileRefused("the file is empty (0 bytes)", code=rc.FILE_EMPTY)
     watch = Watch(limits)
     rows = ROW_SOURCES[name.ext](file, site, watch)
     try:
         first = next(rows, None)
         if first is None:
-            raise FileRefused(_no_rows(file, name))
+            raise _no_rows(file, name)
         delimiter = site.delimiter if name.ext == "csv" else None
         layout = read_header(first[1], DOMAINS[name.domain], site, delimiter)
         return ExportReader(file, name, site, layout, chunk_rows, rows, watch)

@@ -61,6 +61,7 @@ from openpyxl.worksheet._reader import WorkSheetParser, _cast_number
 from openpyxl.worksheet.formula import ArrayFormula, DataTableFormula
 from openpyxl.xml.constants import SHEET_MAIN_NS
 
+from sources import reason_codes as rc
 from sources.bounds import TIME_CHECK_EVERY, Watch
 from sources.model import FileRefused
 from sources.parsing import Cell
@@ -94,11 +95,11 @@ def _openpyxl_rows(fh: BinaryIO, watch: Watch | None = None) -> Rows:
         workbook = openpyxl.load_workbook(fh, read_only=True, data_only=False)
     except Exception as exc:  # zip, XML and content-type errors all mean: not an xlsx workbook
         raise FileRefused(f"the file is not a valid xlsx workbook ({type(exc).__name__}: {exc}); "
-                          "save it from Excel as .xlsx, or export it as .csv") from None
+                          "save it from Excel as .xlsx, or export it as .csv", code=rc.FILE_XLSX_UNREADABLE) from None
     try:
         sheet = workbook.worksheets[0] if workbook.worksheets else None
         if sheet is None or not hasattr(sheet, "iter_rows"):
-            raise FileRefused("the workbook's first sheet is not a worksheet of data")
+            raise FileRefused("the workbook's first sheet is not a worksheet of data", code=rc.FILE_XLSX_UNREADABLE)
         sheet.reset_dimensions()
         try:
             for number, values in enumerate(sheet.iter_rows(min_row=1, values_only=True), 1):
@@ -108,7 +109,8 @@ def _openpyxl_rows(fh: BinaryIO, watch: Watch | None = None) -> Rows:
         except FileRefused:
             raise
         except Exception as exc:  # damaged sheet XML or zip member
-            raise FileRefused(f"the workbook's first sheet cannot be read ({type(exc).__name__}: {exc})") from None
+            raise FileRefused(f"the workbook's first sheet cannot be read ({type(exc).__name__}: {exc})",
+                               code=rc.FILE_XLSX_UNREADABLE) from None
     finally:
         workbook.close()
 
@@ -283,7 +285,8 @@ class _Plan:
         except FileRefused:
             raise
         except Exception as exc:  # as the openpyxl reader: a value openpyxl cannot convert
-            raise FileRefused(f"the workbook's first sheet cannot be read ({type(exc).__name__}: {exc})") from None
+            raise FileRefused(f"the workbook's first sheet cannot be read ({type(exc).__name__}: {exc})",
+                               code=rc.FILE_XLSX_UNREADABLE) from None
 
 
 def _unsized_sheet(wb, title: str, path: str, strings: list) -> ReadOnlyWorksheet:

@@ -17,6 +17,32 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
+# `make test` runs two workers, one test file at a time each (pytest-xdist, --dist loadfile),
+# handing out files in collection order. The files that take a minute or more (several real
+# loads each; measured with --durations) go first, so the last file handed out is a short one
+# and both workers finish together instead of one waiting for a long file started last.
+LONG_FILES = (
+    "tests/orchestration/test_faults.py",
+    "tests/e2e/test_snapshot_identity.py",
+    "tests/e2e/test_incremental_labs.py",
+    "tests/hostile/test_hostile_loads.py",
+    "tests/adam/test_study_id.py",
+    "tests/bench/test_harness.py",
+    "tests/postgres/test_publication.py",
+    "tests/e2e/test_cdisc_pilot.py",
+    "tests/privacy/test_privacy.py",
+)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    missing = [f for f in LONG_FILES if not (REPO / f).is_file()]
+    if missing:
+        raise pytest.UsageError(f"tests/conftest.py LONG_FILES names files that do not exist: {missing}")
+    def rank(item: pytest.Item) -> int:
+        path = item.path.relative_to(REPO).as_posix()
+        return LONG_FILES.index(path) if path in LONG_FILES else len(LONG_FILES)
+    items.sort(key=rank)   # stable: the order within a file, and of the other files, is kept
+
 
 def cli(*args: str, env: dict | None = None, check: bool = False) -> subprocess.CompletedProcess:
     """Run the installed console script, as a data engineer would."""
@@ -49,14 +75,31 @@ sites:
 
 
 @pytest.fixture(scope="session")
-def demo_home(tmp_path_factory) -> Path:
-    """One real `itp-warehouse demo` per test session (generator, checks, dbt, publish);
-    every test that needs the demo warehouse shares it, read-only."""
-    home = tmp_path_factory.mktemp("demo") / "home"
-    proc = cli("demo", "--home", str(home))
+def installed_wheel(tmp_path_factory):
+    """The wheel, installed non-editable into a fresh venv (tests/wheel.py says why that venv
+    sees the pinned dependencies but nothing of the checkout)."""
+    from tests.wheel import install_wheel
+
+    return install_wheel(tmp_path_factory.mktemp("wheel"))
+
+
+@pytest.fixture(scope="session")
+def demo_home(tmp_path_factory, installed_wheel) -> Path:
+    """One real `itp-warehouse demo` per test session (generator, checks, dbt, publish), run as
+    a deployment runs it: the installed wheel's console script, from a folder that is not the
+    checkout, dbt writing to a folder of its own (ITP_DBT_STATE_DIR). Every test that needs the
+    demo warehouse shares it, read-only."""
+    root = tmp_path_factory.mktemp("demo")
+    home, elsewhere = root / "home", root / "elsewhere"
+    elsewhere.mkdir()
+    env = {**os.environ, "ITP_DBT_STATE_DIR": str(root / "dbt_state")}
+    env.pop("DAGSTER_HOME", None)
+    proc = subprocess.run([str(installed_wheel.bin / "itp-warehouse"), "demo", "--home", str(home)],
+                          capture_output=True, text=True, env=env, cwd=elsewhere)
     if proc.returncode != 0:
         pytest.fail("itp-warehouse demo failed:\n" + "\n".join((proc.stdout + proc.stderr).splitlines()[-40:]))
     (home / "demo_stdout.txt").write_text(proc.stdout)
+    (home / "demo_stderr.txt").write_text(proc.stderr)
     return home
 
 

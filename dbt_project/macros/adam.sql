@@ -21,6 +21,26 @@
 {%- endmacro %}
 
 
+{% macro adam_identifiers(alias) -%}
+    {#- The identifier variables every dataset of the package starts with (adam.md §1), from a
+        relation with site_id and subject_id. -#}
+    {{ study_id() }} as STUDYID,
+        {{ usubjid(alias ~ '.site_id', alias ~ '.subject_id') }} as USUBJID,
+        {{ alias }}.site_id as SITEID
+{%- endmacro %}
+
+
+{% macro adam_sequence(alias, ordering) -%}
+    {#- --SEQ (AESEQ, CMSEQ, ASEQ): a record's number within its subject, in `ordering` (SQL
+        order keys of relation `alias`), ties in the order of the site's file and row, so the
+        numbers are the same in every load of the same data. -#}
+    cast(row_number() over (
+            partition by {{ alias }}.site_id, {{ alias }}.subject_id
+            order by {{ ordering }}, {{ alias }}.source_file, {{ alias }}.source_row
+        ) as {{ dbt.type_int() }})
+{%- endmacro %}
+
+
 {% macro sas_flag(condition) -%}
     {#- ADaM population flags: `Y`/`N`. -#}
     (case when {{ condition }} then 'Y' else 'N' end)

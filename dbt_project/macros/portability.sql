@@ -60,3 +60,47 @@
         {{ names | join(', ') }}
     {%- endif -%}
 {%- endmacro %}
+
+
+{% macro integer_series(name, relation, last) -%}
+    {#- A select of the rows `name` = 0, 1, ..., `last` (a column of the one-row CTE `relation`),
+        an integer column. -#}
+    {{ return(adapter.dispatch('integer_series')(name, relation, last)) }}
+{%- endmacro %}
+
+{% macro duckdb__integer_series(name, relation, last) -%}
+    select cast(series as integer) as {{ name }}
+    from (select unnest(range(0, {{ relation }}.{{ last }} + 1)) as series from {{ relation }}) as integer_series
+{%- endmacro %}
+
+{% macro default__integer_series(name, relation, last) -%}
+    {#- A recursive query (SQL:1999), nested so that the model itself needs no WITH RECURSIVE. -#}
+    with recursive integer_series ({{ name }}) as (
+        select 0
+        union all
+        select integer_series.{{ name }} + 1
+        from integer_series
+        cross join {{ relation }}
+        where integer_series.{{ name }} < {{ relation }}.{{ last }}
+    )
+    select {{ name }} from integer_series
+{%- endmacro %}
+
+
+{% macro use_own_catalog(relation) -%}
+    {#- The sql_header of a view that names its sources without their catalog (adlb): names
+        resolve in the view's own catalog when it is read, but dbt's contract check and the
+        create statement are bound in the session's default catalog. -#}
+    {{ return(adapter.dispatch('use_own_catalog')(relation)) }}
+{%- endmacro %}
+
+{% macro duckdb__use_own_catalog(relation) -%}
+    {#- The profile attaches the warehouse to an in-memory database: its default catalog is
+        `memory`. Every relation dbt writes is qualified, so the thread's session keeping
+        `warehouse` as its default afterwards changes nothing else. -#}
+    use {{ relation.database }};
+{%- endmacro %}
+
+{% macro default__use_own_catalog(relation) -%}
+    {#- PostgreSQL: one database per connection; nothing to do. -#}
+{%- endmacro %}

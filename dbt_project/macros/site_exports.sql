@@ -26,3 +26,17 @@
         on subjects.source_sha256 = current_subject_files.sha256
         and subjects.site_id = current_subject_files.site_id
 {%- endmacro %}
+
+
+{% macro site_export_domains() -%}
+    {#- The export domains (site-exports.md §3): the tables of source `site_exports`, so the
+        list lives once, in the sources file (itself written after sources/domains.py). -#}
+    {%- set domains = [] -%}
+    {%- if not execute -%}
+        {{ return(['subjects']) }}  {#- parsing: the graph is not there yet, and nothing runs -#}
+    {%- endif -%}
+    {%- for node in graph.sources.values() if node.source_name == 'site_exports' -%}
+        {%- do domains.append(node.name) -%}
+    {%- endfor -%}
+    {{ return(domains | sort) }}
+{%- endmacro %}

@@ -2,8 +2,10 @@
 candidate warehouse. dbt data tests become asset checks; error-severity ones block publishing.
 """
 
+import fcntl
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 from functools import cache, cached_property
@@ -13,20 +15,43 @@ from typing import Any, Mapping
 
 import dagster as dg
 import duckdb
+import platformdirs
 from packaging.version import Version
 from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtCliResource, DbtProject, dbt_assets
 
 from orchestration.dbt_link import link_path, linked_candidate
 from orchestration.faults import fault_point
+from orchestration.progress import stage_done
 from orchestration.publishing import reject_candidate
 from orchestration.resources import WarehouseSettings
 from quality import check_results
+from sources.study_parameters import DBT_PROJECT_DIR
 
-DBT_PROJECT_DIR = Path(__file__).resolve().parents[2] / "dbt_project"
-DBT_TARGET_DIR = DBT_PROJECT_DIR / "target"
+STATE_DIR_ENV = "ITP_DBT_STATE_DIR"
+
+
+def dbt_state_dir() -> Path:
+    """Where dbt writes, never its project folder (an installed package may be read-only, and
+    one installation serves several HOMEs): `target/` holds the parsed manifest, the saved
+    parse and the fixed link to the load's candidate (orchestration.dbt_link); `logs/` dbt's
+    own log of that parse. Each load's dbt artifacts (run results, compiled SQL, dbt's debug
+    log) go under its HOME instead: HOME/logs/<load_id>.dbt.
+
+    ITP_DBT_STATE_DIR when set; else the user's cache folder, one sub-folder per project
+    folder, so two checkouts or installations never share a link or a parse."""
+    explicit = os.environ.get(STATE_DIR_ENV)
+    if explicit:
+        return Path(explicit).resolve()
+    key = hashlib.sha256(str(DBT_PROJECT_DIR).encode()).hexdigest()[:12]
+    return Path(platformdirs.user_cache_dir("itp-warehouse", appauthor=False)) / f"dbt-{key}"
+
+
+DBT_STATE_DIR = dbt_state_dir()
+DBT_TARGET_DIR = DBT_STATE_DIR / "target"
 # dbt resolves env_var() while parsing: the parse and every load give the same fixed path, so
 # the saved parse serves every load (orchestration.dbt_link).
 DBT_WAREHOUSE_PATH = str(link_path(DBT_TARGET_DIR))
+PARSE_FINGERPRINT = "parse_fingerprint"
 
 
 def _derivation_files() -> list[Path]:
@@ -36,14 +61,15 @@ def _derivation_files() -> list[Path]:
                     for p in (DBT_PROJECT_DIR / folder).rglob("*") if p.is_file())]
 
 
-def _manifest_is_stale(project: DbtProject) -> bool:
-    manifest = Path(project.manifest_path)
-    if not manifest.exists():
-        return True
-    built = manifest.stat().st_mtime
-    watched = [*_derivation_files(), DBT_PROJECT_DIR / "profiles.yml",
-               *(p for p in DBT_PROJECT_DIR.glob("tests/**/*") if p.is_file())]
-    return any(p.stat().st_mtime > built for p in watched)
+def _fingerprint(paths: list[Path]) -> str:
+    """sha256 of the dbt versions and the files' names and bytes."""
+    digest = hashlib.sha256()
+    for package in ("dbt-core", "dbt-duckdb"):
+        digest.update(f"{package}=={installed_version(package)}\0".encode())
+    for path in paths:
+        digest.update(path.relative_to(DBT_PROJECT_DIR).as_posix().encode() + b"\0")
+        digest.update(path.read_bytes() + b"\0")
+    return digest.hexdigest()
 
 
 @cache
@@ -51,26 +77,47 @@ def dbt_project_hash() -> str:
     """Fingerprint of the derivation code (models, macros, seeds, vars, dbt versions). A load
     whose fingerprint differs from the published warehouse's rebuilds its incremental models
     whole: their kept rows were derived by the old code."""
-    digest = hashlib.sha256()
-    for package in ("dbt-core", "dbt-duckdb"):
-        digest.update(f"{package}=={installed_version(package)}\0".encode())
-    for path in _derivation_files():
-        digest.update(path.relative_to(DBT_PROJECT_DIR).as_posix().encode() + b"\0")
-        digest.update(path.read_bytes() + b"\0")
-    return digest.hexdigest()
+    return _fingerprint(_derivation_files())
+
+
+def _parse_inputs_fingerprint() -> str:
+    """What the saved manifest was parsed from: the derivation files, the profile and the tests.
+    By content, not modification time: a reinstalled package may carry older times."""
+    return _fingerprint([*_derivation_files(), DBT_PROJECT_DIR / "profiles.yml",
+                         *sorted(p for p in DBT_PROJECT_DIR.glob("tests/**/*") if p.is_file())])
 
 
 @cache
 def dbt_project() -> DbtProject:
-    """The project, with a manifest parsed once per process when missing or older than the
-    models (prepare_if_dev only acts under `dagster dev`; CLI, tests and CI need this too)."""
-    project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR)
-    if _manifest_is_stale(project):
-        # Not project.preparer.prepare(): it looks for `dbt` on PATH, which cron and a
-        # non-activated venv do not have.
-        env = {**os.environ, "ITP_WAREHOUSE_PATH": DBT_WAREHOUSE_PATH, "DO_NOT_TRACK": "1"}
-        subprocess.run([dbt_executable(), "parse", "--quiet", "--project-dir", str(DBT_PROJECT_DIR),
-                        "--profiles-dir", str(DBT_PROJECT_DIR)], env=env, check=True)
+    """The project, with a manifest parsed once per process when missing or parsed from other
+    files (prepare_if_dev only acts under `dagster dev`; CLI, tests and CI need this too)."""
+    project = DbtProject(project_dir=DBT_PROJECT_DIR, profiles_dir=DBT_PROJECT_DIR, target_path=DBT_TARGET_DIR)
+    wanted = _parse_inputs_fingerprint()
+    recorded = DBT_TARGET_DIR / PARSE_FINGERPRINT
+
+    def stale() -> bool:
+        return (not Path(project.manifest_path).exists() or not recorded.exists()
+                or recorded.read_text() != wanted)
+
+    if not stale():
+        return project
+    # Two processes starting at once (two HOMEs' loads, parallel test workers) would both
+    # write target/: one parses, the other waits and finds the manifest fresh.
+    DBT_TARGET_DIR.mkdir(parents=True, exist_ok=True)
+    with open(DBT_TARGET_DIR / "parse.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if stale():
+            # Not project.preparer.prepare(): it looks for `dbt` on PATH, which cron and a
+            # non-activated venv do not have.
+            env = {**os.environ, "ITP_WAREHOUSE_PATH": DBT_WAREHOUSE_PATH, "DO_NOT_TRACK": "1"}
+            parse = subprocess.run(
+                [dbt_executable(), "parse", "--quiet", "--project-dir", str(DBT_PROJECT_DIR),
+                 "--profiles-dir", str(DBT_PROJECT_DIR), "--target-path", str(DBT_TARGET_DIR),
+                 "--log-path", str(DBT_STATE_DIR / "logs")],
+                env=env, cwd=DBT_PROJECT_DIR, capture_output=True, text=True)
+            if parse.returncode != 0:
+                raise RuntimeError(f"dbt could not parse {DBT_PROJECT_DIR}:\n{(parse.stdout + parse.stderr)[-3000:]}")
+            recorded.write_text(wanted)
     return project
 
 
@@ -122,15 +169,22 @@ def warehouse_dbt_models() -> dg.AssetsDefinition:
             context.log.info("The dbt project differs from the one that built the published warehouse "
                              "(or there is none): incremental models are rebuilt whole (--full-refresh).")
         os.environ["ITP_DUCKDB_MEMORY_LIMIT"] = warehouse.duckdb_memory_limit
+        artifacts = warehouse.warehouse_home.dbt_artifacts(load_id)
         with linked_candidate(DBT_TARGET_DIR, candidate) as link:
             os.environ["ITP_WAREHOUSE_PATH"] = str(link)
+            # dagster-dbt copies the saved parse into the invocation's folder from
+            # DBT_TARGET_PATH (else from the project's own target/, which dbt never writes).
+            os.environ["DBT_TARGET_PATH"] = str(DBT_TARGET_DIR)
             # Unit tests check the models' logic on fixed inputs, not the data: they run in the
             # test suite (tests/dbt), not in every load (dbt's advice; about 4 s a load).
             args = ["build", "--exclude-resource-type", "unit_test", *(["--full-refresh"] if full_refresh else [])]
-            invocation = dbt.cli(args, context=context, raise_on_error=False)
+            invocation = dbt.cli(args, context=context, raise_on_error=False, target_path=artifacts)
             yield from invocation.stream()
             fault_point("dbt")
+        prune_dbt_artifacts(warehouse.warehouse_home, keep=max(warehouse.keep_versions, 1))
         run_results = invocation.get_artifact("run_results.json")
+        if invocation.is_successful():
+            context.log.info(stage_done("dbt", _build_detail(run_results)))
         with duckdb.connect(str(candidate)) as conn:
             check_results.record(conn, check_results.dbt_results_from_run_results(
                 run_results, load_id, manifest=invocation.get_artifact("manifest.json")))
@@ -144,6 +198,30 @@ def warehouse_dbt_models() -> dg.AssetsDefinition:
                              allow_retries=False)
 
     return _models
+
+
+def _build_detail(run_results: dict[str, Any]) -> str:
+    """"38 models, 6 seeds built; 228 data tests: 226 passed, 2 warned"."""
+    built: dict[str, int] = {}
+    tests: dict[str, int] = {}
+    for r in run_results.get("results", []):
+        kind = r.get("unique_id", "").split(".", 1)[0]
+        if kind == "test":
+            tests[r.get("status")] = tests.get(r.get("status"), 0) + 1
+        elif r.get("status") == "success":
+            built[kind] = built.get(kind, 0) + 1
+    made = ", ".join(f"{n} {kind}s" for kind, n in sorted(built.items())) or "nothing"
+    verdicts = ", ".join(f"{tests[s]} {word}" for s, word in (("pass", "passed"), ("warn", "warned"),
+                                                               ("fail", "failed"), ("error", "errored")) if tests.get(s))
+    return f"{made} built; {sum(tests.values())} data tests" + (f": {verdicts}" if verdicts else "")
+
+
+def prune_dbt_artifacts(home, keep: int) -> None:
+    """Keep the dbt artifacts of the last `keep` loads (a few MB each: compiled SQL, a copy of
+    the manifest); the text logs HOME/logs/<load_id>.log stay."""
+    folders = sorted(home.logs_dir.glob("*.dbt"), key=lambda p: p.stat().st_mtime)
+    for old in folders[:-keep]:
+        shutil.rmtree(old, ignore_errors=True)
 
 
 def dbt_executable() -> str:

@@ -8,10 +8,12 @@ import dagster as dg
 import duckdb
 
 from orchestration import exits
+from orchestration.progress import ingest_progress, stage_done
 from orchestration.faults import fault_point
 from orchestration.publishing import LoadInProgress, create_candidate, discard_candidate
 from orchestration.resources import WarehouseSettings
-from quality import holds, intake
+from ingest import holds, intake
+from quality import query_answers, site_queries
 from sources.domains import DOMAINS
 from sources.registry import RegistryError, load_registry, study_id_problem
 
@@ -84,6 +86,26 @@ def site_exports(context: dg.AssetExecutionContext, warehouse: WarehouseSettings
         raise
 
 
+def _ingest_detail(report: intake.IntakeReport) -> str:
+    """"21 new files (19 loaded, 1 refused, 1 duplicate): 48,149 rows read, 37 refused by the row checks"."""
+    if not report.files:
+        return "no new file in the inbox"
+    statuses = ", ".join(f"{len(report.by_status(s))} {s}" for s in ("loaded", "superseded", "held", "duplicate",
+                                                                     "refused") if report.by_status(s))
+    read = sum(f.rows_read for f in report.files)
+    refused = sum(f.rows_quarantined for f in report.files)
+    return f"{len(report.files)} new files ({statuses}): {read:,} rows read, {refused:,} refused by the row checks"
+
+
+def _checks_detail(lab, summary: intake.CheckSummary, report: intake.IntakeReport) -> str:
+    """"lab expectations passed; 48,112 rows accepted, 37 quarantined; 0 files held"."""
+    expectations = ("lab expectations passed" if lab.passed
+                    else f"lab expectations failed ({lab.metadata['failed_expectations']})")
+    held = len(report.by_status("held"))
+    return (f"{expectations}; {sum(summary.accepted.values()):,} rows accepted, "
+            f"{sum(summary.quarantined.values()):,} quarantined" + (f"; {held} files held" if held else ""))
+
+
 def _ingest(context: dg.AssetExecutionContext, warehouse: WarehouseSettings, registry, candidate: Path,
             load_id: str):
     home = warehouse.warehouse_home
@@ -91,14 +113,18 @@ def _ingest(context: dg.AssetExecutionContext, warehouse: WarehouseSettings, reg
         intake.prepare_warehouse(conn)
         previous_cutoff = intake.last_cutoff(conn)
         released = holds.apply_releases(conn, holds.read_requests(home.root), load_id)
+        # Site answers recorded while a load ran, or lost with a rollback (orchestration.answers).
+        answered = [query_answers.apply_batch(conn, batch, load_id)
+                    for batch in query_answers.pending(conn, query_answers.read_batches(home.root))]
         report = intake.ingest_inbox(conn, Path(warehouse.inbox), registry,
                                      load_id, datetime.now(timezone.utc).replace(tzinfo=None),
                                      max_deleted_share=warehouse.max_deleted_share, limits=warehouse.read_limits,
-                                     native=warehouse.native_ingest)
-        context.log.info(f"ingest done: {len(report.files)} new files")  # bench splits stages here
+                                     progress=ingest_progress(), native=warehouse.native_ingest)
+        detail = _ingest_detail(report) + (f"; {len(answered)} answer workbooks applied" if answered else "")
+        context.log.info(stage_done("ingest", detail))  # bench splits stages here
         fault_point("ingest")
         cutoff = intake.resolve_cutoff(conn, warehouse.cutoff)
-        if not report.files and not released and cutoff == previous_cutoff:
+        if not report.files and not released and not answered and cutoff == previous_cutoff:
             context.log.info("No new file in the inbox and the same cutoff: nothing to publish.")
             conn.close()
             candidate.unlink(missing_ok=True)
@@ -112,8 +138,11 @@ def _ingest(context: dg.AssetExecutionContext, warehouse: WarehouseSettings, reg
                                             max_failing_share=warehouse.max_failing_share)
         fault_point("checks")
         intake.start_load_log(conn, report, cutoff, warehouse.study_id or registry.study_id)
+        # Before dbt: quality.site_indicators measures this load's queries.
+        site_queries.update_site_queries(conn, load_id)
         conn.execute("CHECKPOINT")
         summary = intake.check_summary(conn, load_id)
+    context.log.info(stage_done("checks", _checks_detail(lab, summary, report)))
 
     for d, key in RAW_KEYS.items():
         yield dg.MaterializeResult(asset_key=key, metadata={

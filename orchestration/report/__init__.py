@@ -18,7 +18,7 @@ from orchestration.report.html import render_html
 from orchestration.report.model import Report
 from orchestration.report.pdf import render_pdf
 from orchestration.report.sections import build_sections
-from orchestration.report.warehouse import ReportData, ReportError, open_published, read_report_data
+from orchestration.report.warehouse import LoadInfo, ReportData, ReportError, open_published, read_report_data
 
 __all__ = ["ReportError", "build_report"]
 
@@ -45,15 +45,22 @@ def build_report(published: Path, out_dir: Path, *, suppress_below: int = 0) -> 
     return [html_path, pdf_path]
 
 
-def _report(data: ReportData, fmt: Suppression, published: Path) -> Report:
-    load = data.load
-    return Report(
-        title=TITLE,
+def load_header(load: LoadInfo, published: Path) -> dict[str, str]:
+    """The facts heading every document built from a published warehouse (the study report,
+    the quality dashboard): which load, which cutoff, when, from which file."""
+    return dict(
         load_id=load.load_id,
         cutoff=str(load.cutoff_date) if load.cutoff_date else "not recorded",
         load_finished=f"{load.finished_at:%Y-%m-%d %H:%M}" if load.finished_at else "not recorded",
         generated_at=f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC",
         source=str(published.resolve()),
+    )
+
+
+def _report(data: ReportData, fmt: Suppression, published: Path) -> Report:
+    return Report(
+        title=TITLE,
+        **load_header(data.load, published),
         suppression_legend=fmt.legend(),
         suppress_below=fmt.below,
         sections=build_sections(data, fmt),
@@ -80,3 +87,6 @@ def _write_atomically(path: Path, write: Callable[[Path], object]) -> None:
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+write_atomically = _write_atomically   # for the other documents written beside reports (the quality dashboard)

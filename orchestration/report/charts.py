@@ -38,6 +38,9 @@ def _style(ax: Axes) -> None:
     ax.tick_params(labelsize=8)
 
 
+style_axes = _style   # the report's look, for the other documents drawn with it (the quality dashboard)
+
+
 def _pct_or_nan(fmt: Suppression, row: EndpointRow | None) -> float:
     """The plotted value: nothing (a gap) where the table prints n/a or hides the figure."""
     if row is None or row.pct is None or fmt.hides(row.n, row.denominator):

@@ -14,35 +14,18 @@ from dataclasses import dataclass, field
 from orchestration.report.cells import Cell, Suppression
 from orchestration.report.stats import Interval, proportion_ci
 from orchestration.report.warehouse import EndpointRow
+from sources.study_parameters import endpoints, term_label
 
-ENDPOINT_LABELS = {
-    "treated": "Treated (has a Day 1)",
-    "exposure_ge_3m": "Exposure ≥ 3 months",
-    "exposure_gt_6m": "Exposure > 6 months",
-    "exposure_ge_12m": "Exposure ≥ 12 months",
-    "withdrawn": "Withdrawn",
-    "initial_or": "Overall response (CR or R) by Day 14",
-    "initial_cr": "Complete response (CR) by Day 14",
-    "response_or": "Overall response (CR or R)",
-    "response_cr": "Complete response (CR)",
-    "bleeding_any": "Any bleeding (WHO grade ≥ 1)",
-    "conmed_baseline": "Concomitant ITP medication at baseline",
-    "conmed_reduced": "Reduced or stopped between months 3 and 6",
-    "ae_any": "Any adverse event",
-    "ae_grade3plus": "Adverse event of CTCAE grade ≥ 3",
-    "ae_serious": "Serious adverse event",
-    "ae_related": "Adverse event related to iguratimod",
-    "ae_led_to_withdrawal": "Adverse event leading to withdrawal",
-    "lab_grade1plus": "Post-baseline CTCAE grade ≥ 1",
-    "lab_grade3plus": "Post-baseline CTCAE grade ≥ 3",
-}
+# Labels of endpoints and withdrawal reasons live in the seeds (endpoints.csv,
+# controlled_terms.csv); only the withdrawn rows' two grouping timepoints are named here.
+ENDPOINT_LABELS = {e.endpoint: e.label for e in endpoints()}
+WITHDRAWAL_GROUP_LABELS = {"all": "all reasons", "other": "other reasons"}
 
-REASON_LABELS = {
-    "all": "all reasons",
-    "no_response": "no response",
-    "adverse_event": "adverse event",
-    "other": "other reasons",
-}
+
+def reason_label(timepoint: str) -> str:
+    """The label of a `withdrawn` timepoint: a group, or a withdrawal reason of the seed."""
+    return WITHDRAWAL_GROUP_LABELS.get(timepoint) or term_label("disposition", "reason", timepoint)
+
 
 MONTH = re.compile(r"^month_(\d+)$")
 CLASS_SUFFIX = "_month_3_to_6"

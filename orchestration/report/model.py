@@ -62,6 +62,8 @@ class Report:
     sections: list[Section]
     notation: str = ("n = subjects meeting the endpoint, N = its denominator; n/a = empty denominator. "
                      f"{PROPORTION_CI_METHOD}.")
+    footer: str = ("Built only from the published warehouse (schemas marts and quality), opened read-only; every "
+                   "endpoint figure is a row of marts.endpoint_summary as published.")
 
     @property
     def facts(self) -> list[tuple[str, str, str]]:

@@ -9,12 +9,12 @@ from collections import defaultdict
 
 from orchestration.report import charts
 from orchestration.report.cells import Cell, Suppression, text
-from orchestration.report.endpoints import (CLASS_SUFFIX, REASON_LABELS, EndpointIndex, endpoint_cells,
-                                            endpoint_label, timepoint_label)
+from orchestration.report.endpoints import (CLASS_SUFFIX, EndpointIndex, endpoint_cells, endpoint_label,
+                                            reason_label, timepoint_label)
 from orchestration.report.model import Chart, Paragraph, Section, Table
 from orchestration.report.stats import kaplan_meier, risk_table_days
 from orchestration.report.warehouse import GradeCount, ReportData
-from sources.study_parameters import study_vars
+from sources.study_parameters import response_categories, safety_signals, study_vars
 
 ENDPOINT_HEADER = ["n", "N", "%", "95% CI"]
 SITE_ALL = "All sites"
@@ -62,7 +62,7 @@ def disposition(data: ReportData, index: EndpointIndex, fmt: Suppression) -> Sec
             ("exposure_ge_3m", "all", endpoint_label("exposure_ge_3m")),
             ("exposure_gt_6m", "all", endpoint_label("exposure_gt_6m")),
             ("exposure_ge_12m", "all", endpoint_label("exposure_ge_12m"))]
-    flow += [("withdrawn", tp, f"Withdrawn: {REASON_LABELS.get(tp, tp)}")
+    flow += [("withdrawn", tp, f"Withdrawn: {reason_label(tp)}")
              for tp in ["all", "no_response", "adverse_event", "other"]]
     rows = [[text("Subjects in the warehouse (any current snapshot)"), fmt.count(data.n_subjects),
              Cell(""), Cell(""), Cell("")]]
@@ -110,9 +110,10 @@ def baseline(data: ReportData, fmt: Suppression) -> Section:
 
 # ---------------------------------------------------------------------------- response
 
-RESPONSE_ORDER = ["CR", "R", "NR", "NE"]
-RESPONSE_LABELS = {"CR": "CR: complete response", "R": "R: response", "NR": "NR: no response",
-                   "NE": "NE: not evaluable"}
+# The categories, their order and labels: seed response_categories.csv.
+RESPONSE_ORDER = [c.category for c in response_categories()]
+RESPONSE_LABELS = {c.category: f"{c.category}: {c.label}" for c in response_categories()}
+RESPONSES = {c.category for c in response_categories() if c.is_response}
 
 
 def initial_response(data: ReportData, index: EndpointIndex, fmt: Suppression) -> Section:
@@ -121,7 +122,7 @@ def initial_response(data: ReportData, index: EndpointIndex, fmt: Suppression) -
     for category in RESPONSE_ORDER + sorted(set(by_category) - set(RESPONSE_ORDER)):
         c = by_category.get(category)
         n = c.n if c else 0
-        confirmed = fmt.count(c.n_confirmed if c else 0) if category in ("CR", "R") else Cell("")
+        confirmed = fmt.count(c.n_confirmed if c else 0) if category in RESPONSES else Cell("")
         categories.append([text(RESPONSE_LABELS.get(category, category)),
                            fmt.count(n, response=category), confirmed])
     v = study_vars()
@@ -295,7 +296,9 @@ AE_ENDPOINTS = ["ae_any", "ae_grade3plus", "ae_serious", "ae_related", "ae_led_t
 
 def adverse_events(data: ReportData, index: EndpointIndex, fmt: Suppression) -> Section:
     grades = [[text(f"grade {g.grade}"), fmt.count(g.n, ae_grade=str(g.grade))] for g in data.ae_worst_grades]
-    signals = [[text(s.signal), fmt.count(s.n_subjects), fmt.count(s.n_rows)] for s in data.signals]
+    labels = safety_signals()
+    signals = [[text(labels.get(s.signal, s.signal)), fmt.count(s.n_subjects), fmt.count(s.n_rows)]
+               for s in data.signals]
     return Section("adverse-events", "Adverse events and safety signals", [
         Table("ae-endpoints", "Treatment-emergent adverse events (subjects, of treated)", ["", *ENDPOINT_HEADER],
               [_endpoint_row(index, fmt, e, "all", endpoint_label(e)) for e in AE_ENDPOINTS]),

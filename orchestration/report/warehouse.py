@@ -281,6 +281,9 @@ def _load_info(conn: duckdb.DuckDBPyConnection) -> LoadInfo:
     return LoadInfo(*row)
 
 
+load_info = _load_info   # the load that published a file, for other readers of it (the quality dashboard)
+
+
 def _baseline(conn: duckdb.DuckDBPyConnection) -> list[BaselineGroup]:
     rows = conn.execute("""
         SELECT

@@ -46,8 +46,10 @@ def test_the_day_before_day_1_is_minus_1_and_there_is_no_day_0(built):
 
 
 def test_adlb_keeps_the_qualified_value_in_avalc(built):
+    """<0.9 x10^9/L neutrophils allows grade 3 (0.5-1.0) and grade 4 (<0.5): not determinable
+    (endpoints.md §6 v1.1), so ATOXGR is empty, never the grade of 0.9 itself."""
     assert built.one("SELECT AVAL, AVALC, ATOXGR FROM adam.adlb WHERE USUBJID = ? AND PARAMCD = 'NEUT' AND ADT = ?",
-                     [TST + "S10", day(40)]) == (0.9, "<0.9", "3")
+                     [TST + "S10", day(40)]) == (0.9, "<0.9", None)
 
 
 def test_adlb_has_one_row_per_lab_result_and_one_baseline_per_test(built):

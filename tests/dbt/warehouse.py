@@ -14,8 +14,8 @@ from typing import Any
 
 import duckdb
 
+from ingest.intake import prepare_warehouse
 from sources.domains import DOMAINS
-from sources.manifest import MANIFEST_DDL
 from sources.study_parameters import DBT_PROJECT_DIR
 
 DBT = Path(sys.executable).parent / "dbt"
@@ -47,12 +47,10 @@ class RawWarehouse:
     files: list[ExportFile] = field(default_factory=list)
 
     def write(self) -> None:
+        from ingest.intake import prepare_warehouse
+
         with duckdb.connect(str(self.path)) as conn:
-            conn.execute("CREATE SCHEMA IF NOT EXISTS raw")
-            conn.execute("CREATE SCHEMA IF NOT EXISTS quality")
-            for domain in DOMAINS.values():
-                conn.execute(domain.ddl())
-            conn.execute(MANIFEST_DDL)
+            prepare_warehouse(conn)   # every table a load writes, site queries' lifecycle included
             for f in self.files:
                 self._insert(conn, f)
 

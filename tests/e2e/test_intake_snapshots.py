@@ -7,7 +7,7 @@ from datetime import datetime
 
 import duckdb
 
-from quality.intake import default_cutoff, ingest_inbox, prepare_warehouse
+from ingest.intake import default_cutoff, ingest_inbox, prepare_warehouse
 from sources.registry import load_registry
 from tests.conftest import SIMPLE_REGISTRY, write_csv
 

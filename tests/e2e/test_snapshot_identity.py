@@ -17,8 +17,8 @@ import pytest
 
 from orchestration.loading import run_load
 from orchestration.resources import WarehouseSettings
-from quality import holds
-from quality.intake import default_cutoff, last_cutoff
+from ingest import holds
+from ingest.intake import default_cutoff, last_cutoff
 from sources import manifest
 from tests.conftest import write_csv
 
@@ -112,7 +112,7 @@ def test_identical_empty_snapshots_of_two_sites_are_both_current(root):
         ("duplicate", f"same content as {EMPTY_AE[1]}, already received")]
     assert events_in_marts(root) == {"AAA": (0, 0), "BBB": (0, 0)}
     assert ae_any(root) == (0, 4)
-    # The cutoff has one rule (quality.intake.default_cutoff); dbt reads what the load stored
+    # The cutoff has one rule (ingest.intake.default_cutoff); dbt reads what the load stored
     # in quality.load_log: exposure of the ongoing subjects runs to it (2021-03-01 .. 06-01).
     with duckdb.connect(str(root / "home" / "warehouse.duckdb"), read_only=True) as conn:
         assert default_cutoff(conn) == last_cutoff(conn) == date(2021, 6, 1)

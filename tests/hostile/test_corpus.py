@@ -1,4 +1,4 @@
-"""The hostile corpus through the real discovery and `quality.intake.ingest_inbox`, into a real
+"""The hostile corpus through the real discovery and `ingest.intake.ingest_inbox`, into a real
 DuckDB file: every entry ends refused with a reason or loaded with its bad rows quarantined,
 nothing crashes, counts add up, and nothing outside the inbox is ever read."""
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from quality.intake import IntakeReport, ingest_inbox, prepare_warehouse
+from ingest.intake import IntakeReport, ingest_inbox, prepare_warehouse
 from sources.domains import DOMAINS
 from sources.parsing import MAX_CELL_CHARS, printable
 from sources.registry import load_registry

@@ -12,7 +12,7 @@ import duckdb
 import pytest
 
 from quality import site_queries
-from quality.intake import ingest_inbox, prepare_warehouse
+from ingest.intake import ingest_inbox, prepare_warehouse
 from sources.bounds import ReadLimits
 from sources.inbox import discover
 from sources.model import FileRefused

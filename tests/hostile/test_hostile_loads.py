@@ -250,6 +250,7 @@ def nobody_work():
         os.chmod(work, 0o755)
         os.chown(work, NOBODY, NOBODY)
         python = _python_for_nobody()
+        _give_nobody_the_parsed_project(work / "dbt_state")
         write_csv(work / "inbox" / "WXR_bleeding_20210401.csv", d.BLEEDING, [["WXR", "WXR-001", "2021-03-01", 1]])
         (work / "sites.yaml").write_text(d.REGISTRY)
         yield work, python
@@ -257,12 +258,24 @@ def nobody_work():
         shutil.rmtree(work, ignore_errors=True)
 
 
+def _give_nobody_the_parsed_project(state: Path) -> None:
+    """dbt's saved parse, as a deployment gives its loader user (ITP_DBT_STATE_DIR): nobody
+    cannot start this checkout's `dbt` (its interpreter lives under /root), and a load parses
+    the project before its first stage when the user's own state has no parse."""
+    from orchestration.assets.dbt import DBT_TARGET_DIR, dbt_project
+
+    dbt_project()   # parsed by root, if the parse is missing or stale
+    shutil.copytree(DBT_TARGET_DIR, state / "target", ignore=shutil.ignore_patterns("*.lock", "*.duckdb*"))
+    for path in [state, *state.rglob("*")]:
+        os.chown(path, NOBODY, NOBODY)
+
+
 def _as_nobody(*command: str, home: Path) -> subprocess.CompletedProcess:
     """`command` as the user nobody, with a HOME of its own as a service user has, and this
     checkout's packages on its path (the interpreter may be another build of this Python)."""
     full_env = {k: v for k, v in os.environ.items() if k != "DAGSTER_HOME"}
     site = next(p for p in sys.path if p.endswith("site-packages") and p.startswith(sys.prefix))
-    full_env.update(HOME=str(home), PYTHONPATH=os.pathsep.join([str(REPO), site]),
+    full_env.update(HOME=str(home), ITP_DBT_STATE_DIR=str(home / "dbt_state"), PYTHONPATH=os.pathsep.join([str(REPO), site]),
                     PATH=os.pathsep.join([str(BIN), os.environ.get("PATH", "")]))
     return subprocess.run(["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups", "--", *command],
                           capture_output=True, text=True, cwd=REPO, env=full_env)
@@ -305,7 +318,7 @@ import json, sys
 from datetime import datetime
 from pathlib import Path
 import duckdb
-from quality.intake import ingest_inbox, prepare_warehouse
+from ingest.intake import ingest_inbox, prepare_warehouse
 from sources.registry import load_registry
 work = Path(sys.argv[1])
 with duckdb.connect(str(work / "w.duckdb")) as conn:
@@ -336,7 +349,9 @@ def test_a_full_disk_while_the_candidate_is_copied_is_one_line_and_leaves_nothin
     mount = tmp_path / "disk"
     mount.mkdir()
     used = sum(p.stat().st_size for p in loaded.home.rglob("*") if p.is_file() and "versions" not in p.parts)
-    size_kb = used // 1024 + 3 * 1024    # the HOME and 3 MB: far from room for a candidate copy
+    # The HOME and half a warehouse more: room for what a load writes before its candidate
+    # (its log, Dagster's run records), none for the copy of the published warehouse.
+    size_kb = used // 1024 + max(3 * 1024, loaded.published.stat().st_size // 2048)
     done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size_kb}k", "tmpfs", str(mount)],
                           capture_output=True, text=True)
     if done.returncode != 0:

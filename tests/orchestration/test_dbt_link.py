@@ -13,7 +13,7 @@ import pytest
 
 from orchestration.assets.dbt import _prepare_build, dbt_project_hash
 from orchestration.dbt_link import link_path, linked_candidate
-from quality.intake import prepare_warehouse
+from ingest.intake import prepare_warehouse
 
 
 def _candidate(path, rows=(1, 2, 3)):

@@ -59,7 +59,7 @@ def lab(subject: str, sample_date: date, test_code: str, value: float, unit: str
 
 def load_file(conn: duckdb.DuckDBPyConnection, domain: str, site: str, export_date: date,
               rows: list[dict[str, Any]], *, load_id: str, folder: str = "") -> ManifestEntry:
-    """Check and store one export the way quality.intake does (row checks, raw insert,
+    """Check and store one export the way ingest.intake does (row checks, raw insert,
     quarantine, duplicate keys, manifest)."""
     path = file_path(site, domain, export_date, folder)
     sha = hashlib.sha256(f"{path}|{load_id}|{rows!r}".encode()).hexdigest()

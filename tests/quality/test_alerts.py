@@ -3,23 +3,21 @@ and a real local JSON webhook; destination URLs never appear in logs."""
 from __future__ import annotations
 
 import email
-import json
 import logging
 import socket
-import threading
 from datetime import date, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from aiosmtpd.controller import Controller
 
 from quality import check_results
-from quality.alerts import Alert, build_load_alert, send_alert
+from monitoring.alerts import Alert, build_load_alert, send_alert
 from quality.check_results import CheckResult
 from sources import manifest
 from sources.manifest import ManifestEntry
 from tests.quality.loads import file_path, load_file
+from tests.webhook import json_webhook
 
 EXPORT = date(2021, 6, 30)
 
@@ -104,24 +102,8 @@ def smtp_server():
 
 @pytest.fixture
 def webhook():
-    received: list[tuple[str, dict]] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self):
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            received.append((self.path, json.loads(body)))
-            self.send_response(200)
-            self.end_headers()
-
-        def log_message(self, *args):
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield received, server.server_address[1]
-    server.shutdown()
-    server.server_close()
+    with json_webhook() as (received, port):
+        yield received, port
 
 
 def test_alert_reaches_a_real_smtp_server_and_a_json_webhook(conn, smtp_server, webhook):
@@ -159,7 +141,7 @@ def test_failures_never_log_the_url(caplog):
 
 
 def test_a_held_file_is_named_in_the_alert_of_a_published_load(conn):
-    from quality import holds
+    from ingest import holds
 
     entry = load_file(conn, "bleeding", "BJH", EXPORT,
                       [{"subject_id": f"BJH-00{i}", "assessment_date": date(2021, 5, 1), "who_grade": 9 if i < 3 else 1}

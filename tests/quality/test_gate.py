@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
-from quality import check_results, holds
+from ingest import holds
+from quality import check_results
 from quality.check_results import CheckResult
 from quality.gate import contract_breach, evaluate_gate, files_over_share
 from tests.quality.loads import load_file
@@ -26,7 +27,7 @@ def test_clean_load_publishes(conn):
 
 
 def test_a_file_losing_more_than_the_share_is_held_and_the_others_publish(conn):
-    """v1.2: the file is held (quality.holds), the load still publishes the rest."""
+    """v1.2: the file is held (ingest.holds), the load still publishes the rest."""
     previous = bleeding_file(conn, bad=0, load_id="L0")
     entry = bleeding_file(conn, bad=3)
     other = bleeding_file(conn, bad=1, site="SHH")

@@ -1,4 +1,4 @@
-"""The native CSV path (`sources.native_csv`, `quality.native_intake`) decides exactly what the
+"""The native CSV path (`sources.native_csv`, `ingest.native_intake`) decides exactly what the
 Python path decides: the same raw rows in the same stored order, the same quarantine records
 (reasons, check names, line numbers) in the same order, the same manifest.
 
@@ -6,7 +6,7 @@ Files are generated with valid rows of every domain in the site's own formats, a
 replaced by bad ones of every kind (parse errors, control characters, formulas, identifiers,
 subject ids beyond printable ASCII or the site's pattern, dates before 1900, unknown tests and
 units, another site, row-check failures, duplicate keys, short, long and blank rows). Each file
-is loaded twice through `quality.intake.ingest_inbox`, natively and the Python way.
+is loaded twice through `ingest.intake.ingest_inbox`, natively and the Python way.
 Cost: about 15 s (hypothesis, 60 examples of two loads each)."""
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ import duckdb
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from quality import intake
+from ingest import intake
 from sources import native_csv
 from sources.domains import DATE, DOMAINS, FLAG, INTEGER, NUMBER
 from sources.inbox import discover

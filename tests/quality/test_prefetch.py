@@ -9,8 +9,8 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from quality import intake, prefetch
-from sources.generator import generate_cohort
+from ingest import intake, prefetch
+from demo.cohort import generate_cohort
 from sources.registry import load_registry
 
 LOADED_AT = datetime(2022, 7, 1, 2, 0)

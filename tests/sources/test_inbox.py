@@ -78,8 +78,8 @@ def test_refused_entries_are_stable_between_two_discoveries(inbox, tmp_path):
     os.symlink(tmp_path / "elsewhere.csv", inbox / "BJH_labs_20210401.csv")
     put(inbox / ".hidden.csv")
     assert discover(inbox)[1] == discover(inbox)[1]
-    rel_path, sha256, reason = discover(inbox)[1][0]
-    assert (rel_path, sha256[:7]) == (".hidden.csv", "unread:")
+    rel_path, sha256, reason, code = discover(inbox)[1][0]
+    assert (rel_path, sha256[:7], code) == (".hidden.csv", "unread:", "inbox.hidden")
 
 
 def test_a_missing_inbox_is_an_operator_error(tmp_path):

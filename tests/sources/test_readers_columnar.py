@@ -16,7 +16,8 @@ from hypothesis import strategies as st
 from sources.domains import DATE, DOMAINS, FLAG, INTEGER, NUMBER
 from sources.model import FileRefused, RowError
 from sources import readers
-from sources.readers import DERIVED_FIELDS, ROW_SOURCES, ExportReader
+from sources.derivations import DERIVED_FIELDS
+from sources.readers import ROW_SOURCES, ExportReader
 from tests.hostile.test_properties import (EXAMPLES, csv_content, inbox_with, read, sites, tables, text_cells,
                                            xlsx_cells)
 from tests.sources.conftest import csv_bytes, open_in, read_all, registry_with, write_xlsx

@@ -16,7 +16,7 @@ from openpyxl.cell.text import InlineFont
 from openpyxl.utils.datetime import CALENDAR_MAC_1904
 
 from sources import xlsx_rows
-from sources.generator import generate_cohort
+from demo.cohort import generate_cohort
 from sources.model import FileRefused
 from tests.hostile import xlsx_parts
 

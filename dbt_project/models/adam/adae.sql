@@ -13,13 +13,8 @@ adverse_events as (
 final as (
 
     select
-        {{ study_id() }} as STUDYID,
-        {{ usubjid('adverse_events.site_id', 'adverse_events.subject_id') }} as USUBJID,
-        adverse_events.site_id as SITEID,
-        cast(row_number() over (
-            partition by adverse_events.site_id, adverse_events.subject_id
-            order by adverse_events.onset_date, adverse_events.source_file, adverse_events.source_row
-        ) as {{ dbt.type_int() }}) as AESEQ,
+        {{ adam_identifiers('adverse_events') }},
+        {{ adam_sequence('adverse_events', 'adverse_events.onset_date') }} as AESEQ,
         adverse_events.ae_term as AETERM,
         cast(null as {{ dbt.type_string() }}) as AEDECOD,
         adverse_events.onset_date as ASTDT,

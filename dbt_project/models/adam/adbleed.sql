@@ -65,14 +65,8 @@ records as (
 final as (
 
     select
-        {{ study_id() }} as STUDYID,
-        {{ usubjid('records.site_id', 'records.subject_id') }} as USUBJID,
-        records.site_id as SITEID,
-        cast(row_number() over (
-            partition by records.site_id, records.subject_id
-            order by records.treatment_month nulls last, records.dtype nulls first, records.adt,
-                records.source_file, records.source_row
-        ) as {{ dbt.type_int() }}) as ASEQ,
+        {{ adam_identifiers('records') }},
+        {{ adam_sequence('records', 'records.treatment_month nulls last, records.dtype nulls first, records.adt') }} as ASEQ,
         parameters.paramcd as PARAMCD,
         parameters.param_label as PARAM,
         parameters.paramn as PARAMN,

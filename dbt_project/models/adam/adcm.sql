@@ -22,13 +22,8 @@ period_ends as (
 final as (
 
     select
-        {{ study_id() }} as STUDYID,
-        {{ usubjid('conmed_periods.site_id', 'conmed_periods.subject_id') }} as USUBJID,
-        conmed_periods.site_id as SITEID,
-        cast(row_number() over (
-            partition by conmed_periods.site_id, conmed_periods.subject_id
-            order by conmed_periods.start_date, conmed_periods.source_file, conmed_periods.source_row
-        ) as {{ dbt.type_int() }}) as CMSEQ,
+        {{ adam_identifiers('conmed_periods') }},
+        {{ adam_sequence('conmed_periods', 'conmed_periods.start_date') }} as CMSEQ,
         conmed_periods.drug_name as CMTRT,
         upper(conmed_periods.drug_class) as CMCLAS,
         conmed_periods.daily_dose as CMDOSE,

@@ -41,7 +41,7 @@ window_days as (
 
     select *
     from platelet_days
-    where study_day between 2 and {{ var('initial_response_last_day') }}
+    where {{ in_initial_response_window('study_day') }}
 
 ),
 
@@ -49,37 +49,16 @@ window_days as (
 -- category the mart published for it.
 first_window_days as (
 
-    select
-        initial_responses.site_id,
-        initial_responses.subject_id,
-        min(window_days.sample_date) as sample_date,
-        min(window_days.study_day) as study_day
-
-    from initial_responses
-    inner join window_days
-        on initial_responses.site_id = window_days.site_id
-        and initial_responses.subject_id = window_days.subject_id
-        and initial_responses.best_response = window_days.response
-    group by initial_responses.site_id, initial_responses.subject_id
+    {{ first_assessment_reaching('initial_responses', 'window_days',
+        'initial_responses.best_response = window_days.response') }}
 
 ),
 
 first_month_days as (
 
-    select
-        patient_months.site_id,
-        patient_months.subject_id,
-        patient_months.treatment_month,
-        min(platelet_days.sample_date) as sample_date,
-        min(platelet_days.study_day) as study_day
-
-    from patient_months
-    inner join platelet_days
-        on patient_months.site_id = platelet_days.site_id
-        and patient_months.subject_id = platelet_days.subject_id
-        and patient_months.treatment_month = platelet_days.treatment_month
-        and patient_months.best_response = platelet_days.response
-    group by patient_months.site_id, patient_months.subject_id, patient_months.treatment_month
+    {{ first_assessment_reaching('patient_months', 'platelet_days',
+        'patient_months.best_response = platelet_days.response',
+        keys=['site_id', 'subject_id', 'treatment_month']) }}
 
 ),
 
@@ -169,9 +148,7 @@ records as (
 final as (
 
     select
-        {{ study_id() }} as STUDYID,
-        {{ usubjid('records.site_id', 'records.subject_id') }} as USUBJID,
-        records.site_id as SITEID,
+        {{ adam_identifiers('records') }},
         records.paramcd as PARAMCD,
         parameters.param_label as PARAM,
         parameters.paramn as PARAMN,

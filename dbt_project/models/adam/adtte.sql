@@ -20,9 +20,7 @@ parameters as (
 final as (
 
     select
-        {{ study_id() }} as STUDYID,
-        {{ usubjid('durations.site_id', 'durations.subject_id') }} as USUBJID,
-        durations.site_id as SITEID,
+        {{ adam_identifiers('durations') }},
         parameters.paramcd as PARAMCD,
         parameters.param_label as PARAM,
         parameters.paramn as PARAMN,

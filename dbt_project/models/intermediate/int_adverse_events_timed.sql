@@ -19,16 +19,7 @@ subjects_dosed as (
 
 timed as (
 
-    select
-        adverse_events.*,
-        subjects_dosed.day1_date,
-        {{ study_day('adverse_events.onset_date', 'subjects_dosed.day1_date') }} as onset_study_day
-
-    from adverse_events
-    left join subjects_dosed
-        on adverse_events.site_id = subjects_dosed.site_id
-        and adverse_events.subject_id = subjects_dosed.subject_id
-        and subjects_dosed.is_treated
+    {{ placed_in_study_time('adverse_events', 'onset_date', study_day_name='onset_study_day') }}
 
 ),
 
@@ -36,8 +27,6 @@ final as (
 
     select
         timed.*,
-        {{ treatment_month('timed.onset_study_day') }} as treatment_month,
-        timed.onset_date > {{ cutoff_date() }} as is_after_cutoff,
         coalesce(timed.onset_study_day >= 1 and timed.onset_date <= {{ cutoff_date() }}, false) as is_treatment_emergent
 
     from timed

@@ -69,92 +69,109 @@ adverse_events as (
 
 ),
 
----------- disposition and exposure: denominator = treated subjects
+---------- treated subjects' disposition, exposure and adverse events: denominator = treated subjects
 
-disposition_counts as (
+adverse_event_subjects as (
 
-    select 'treated' as endpoint, 'all' as timepoint,
-        count(*) as n, count(*) as denominator
+    select
+        site_id,
+        subject_id,
+        max(case when ctcae_grade >= {{ var('severe_min_grade') }} then 1 else 0 end) as has_severe,
+        max(case when is_serious then 1 else 0 end) as has_serious,
+        max(case when is_related then 1 else 0 end) as has_related
+    from adverse_events
+    group by site_id, subject_id
+
+),
+
+subject_outcomes as (
+
+    select
+        subjects.*,
+        adverse_event_subjects.subject_id is not null as has_ae,
+        coalesce(adverse_event_subjects.has_severe, 0) = 1 as has_severe_ae,
+        coalesce(adverse_event_subjects.has_serious, 0) = 1 as has_serious_ae,
+        coalesce(adverse_event_subjects.has_related, 0) = 1 as has_related_ae
     from subjects
+    left join adverse_event_subjects
+        on subjects.site_id = adverse_event_subjects.site_id
+        and subjects.subject_id = adverse_event_subjects.subject_id
 
+),
+
+{%- set withdrawn_for_ae = "current_status = 'withdrawn' and withdrawal_reason = 'adverse_event'" %}
+{%- set subject_endpoints = [
+    ('treated', 'all', 'true'),
+    ('exposure_ge_3m', 'all', in_exposure_band('exposure_days', '3m')),
+    ('exposure_gt_6m', 'all', in_exposure_band('exposure_days', '6m')),
+    ('exposure_ge_12m', 'all', in_exposure_band('exposure_days', '12m')),
+    ('withdrawn', 'all', "current_status = 'withdrawn'"),
+    ('withdrawn', 'no_response', "current_status = 'withdrawn' and withdrawal_reason = 'no_response'"),
+    ('withdrawn', 'adverse_event', withdrawn_for_ae),
+    ('withdrawn', 'other',
+        "current_status = 'withdrawn' and coalesce(withdrawal_reason, 'other') not in ('no_response', 'adverse_event')"),
+    ('ae_any', 'all', 'has_ae'),
+    ('ae_grade3plus', 'all', 'has_severe_ae'),
+    ('ae_serious', 'all', 'has_serious_ae'),
+    ('ae_related', 'all', 'has_related_ae'),
+    ('ae_led_to_withdrawal', 'all', withdrawn_for_ae),
+] %}
+
+subject_counts as (
+    {% for endpoint, timepoint, condition in subject_endpoints %}
+    {%- if not loop.first %}
     union all
-    select 'exposure_ge_3m', 'all',
-        sum(case when {{ in_exposure_band('exposure_days', '3m') }} then 1 else 0 end), count(*)
-    from subjects
-
-    union all
-    select 'exposure_gt_6m', 'all',
-        sum(case when {{ in_exposure_band('exposure_days', '6m') }} then 1 else 0 end), count(*)
-    from subjects
-
-    union all
-    select 'exposure_ge_12m', 'all',
-        sum(case when {{ in_exposure_band('exposure_days', '12m') }} then 1 else 0 end), count(*)
-    from subjects
-
-    union all
-    select 'withdrawn', 'all',
-        sum(case when current_status = 'withdrawn' then 1 else 0 end), count(*)
-    from subjects
-
-    union all
-    select 'withdrawn', 'no_response',
-        sum(case when current_status = 'withdrawn' and withdrawal_reason = 'no_response' then 1 else 0 end), count(*)
-    from subjects
-
-    union all
-    select 'withdrawn', 'adverse_event',
-        sum(case when current_status = 'withdrawn' and withdrawal_reason = 'adverse_event' then 1 else 0 end), count(*)
-    from subjects
-
-    union all
-    select 'withdrawn', 'other',
-        sum(case
-            when current_status = 'withdrawn'
-                and coalesce(withdrawal_reason, 'other') not in ('no_response', 'adverse_event') then 1
-            else 0
-        end), count(*)
-    from subjects
+    {%- endif %}
+    select '{{ endpoint }}' as endpoint, '{{ timepoint }}' as timepoint,
+        {{ count_where(condition) }} as n, count(*) as denominator
+    from subject_outcomes
+    {%- endfor %}
 
 ),
 
 ---------- platelet response: denominator = subjects with a baseline (and a sample in the month)
+-- "or" = overall response (CR or R), "cr" = complete response.
+
+{%- set response_levels = [('or', "('CR', 'R')"), ('cr', "('CR')")] %}
 
 initial_response_counts as (
-
-    select 'initial_or' as endpoint, 'day14' as timepoint,
-        sum(case when best_response in ('CR', 'R') then 1 else 0 end) as n,
-        sum(case when baseline_plt is not null then 1 else 0 end) as denominator
-    from initial_responses
-
+    {% for level, categories in response_levels %}
+    {%- if not loop.first %}
     union all
-    select 'initial_cr', 'day14',
-        sum(case when best_response = 'CR' then 1 else 0 end),
-        sum(case when baseline_plt is not null then 1 else 0 end)
+    {%- endif %}
+    select 'initial_{{ level }}' as endpoint, 'day14' as timepoint,
+        {{ count_where('best_response in ' ~ categories) }} as n,
+        {{ count_where('baseline_plt is not null') }} as denominator
     from initial_responses
+    {%- endfor %}
+
+),
+
+month_outcomes as (
+
+    select
+        treatment_months.timepoint,
+        treatment_months.treatment_month,
+        patient_months.best_response,
+        patient_months.any_bleeding
+    from treatment_months
+    left join patient_months
+        on treatment_months.treatment_month = patient_months.treatment_month
 
 ),
 
 monthly_response_counts as (
-
-    select 'response_or' as endpoint, treatment_months.timepoint,
-        sum(case when patient_months.best_response in ('CR', 'R') then 1 else 0 end) as n,
-        sum(case when patient_months.best_response in ('CR', 'R', 'NR') then 1 else 0 end) as denominator
-    from treatment_months
-    left join patient_months
-        on treatment_months.treatment_month = patient_months.treatment_month
-    where treatment_months.treatment_month >= 1
-    group by treatment_months.timepoint
-
+    {% for level, categories in response_levels %}
+    {%- if not loop.first %}
     union all
-    select 'response_cr', treatment_months.timepoint,
-        sum(case when patient_months.best_response = 'CR' then 1 else 0 end),
-        sum(case when patient_months.best_response in ('CR', 'R', 'NR') then 1 else 0 end)
-    from treatment_months
-    left join patient_months
-        on treatment_months.treatment_month = patient_months.treatment_month
-    where treatment_months.treatment_month >= 1
-    group by treatment_months.timepoint
+    {%- endif %}
+    select 'response_{{ level }}' as endpoint, timepoint,
+        {{ count_where('best_response in ' ~ categories) }} as n,
+        {{ count_where("best_response in ('CR', 'R', 'NR')") }} as denominator
+    from month_outcomes
+    where treatment_month >= 1
+    group by timepoint
+    {%- endfor %}
 
 ),
 
@@ -162,13 +179,11 @@ monthly_response_counts as (
 
 bleeding_counts as (
 
-    select 'bleeding_any' as endpoint, treatment_months.timepoint,
-        sum(case when patient_months.any_bleeding then 1 else 0 end) as n,
-        sum(case when patient_months.any_bleeding is not null then 1 else 0 end) as denominator
-    from treatment_months
-    left join patient_months
-        on treatment_months.treatment_month = patient_months.treatment_month
-    group by treatment_months.timepoint
+    select 'bleeding_any' as endpoint, timepoint,
+        {{ count_where('any_bleeding') }} as n,
+        {{ count_where('any_bleeding is not null') }} as denominator
+    from month_outcomes
+    group by timepoint
 
 ),
 
@@ -237,60 +252,6 @@ conmed_counts as (
 
 ),
 
----------- adverse events (treatment-emergent): denominator = treated subjects
-
-adverse_event_subjects as (
-
-    select
-        site_id,
-        subject_id,
-        max(case when ctcae_grade >= {{ var('severe_min_grade') }} then 1 else 0 end) as has_severe,
-        max(case when is_serious then 1 else 0 end) as has_serious,
-        max(case when is_related then 1 else 0 end) as has_related
-    from adverse_events
-    group by site_id, subject_id
-
-),
-
-adverse_event_counts as (
-
-    select 'ae_any' as endpoint, 'all' as timepoint,
-        sum(case when adverse_event_subjects.subject_id is not null then 1 else 0 end) as n,
-        count(*) as denominator
-    from subjects
-    left join adverse_event_subjects
-        on subjects.site_id = adverse_event_subjects.site_id
-        and subjects.subject_id = adverse_event_subjects.subject_id
-
-    union all
-    select 'ae_grade3plus', 'all', sum(coalesce(adverse_event_subjects.has_severe, 0)), count(*)
-    from subjects
-    left join adverse_event_subjects
-        on subjects.site_id = adverse_event_subjects.site_id
-        and subjects.subject_id = adverse_event_subjects.subject_id
-
-    union all
-    select 'ae_serious', 'all', sum(coalesce(adverse_event_subjects.has_serious, 0)), count(*)
-    from subjects
-    left join adverse_event_subjects
-        on subjects.site_id = adverse_event_subjects.site_id
-        and subjects.subject_id = adverse_event_subjects.subject_id
-
-    union all
-    select 'ae_related', 'all', sum(coalesce(adverse_event_subjects.has_related, 0)), count(*)
-    from subjects
-    left join adverse_event_subjects
-        on subjects.site_id = adverse_event_subjects.site_id
-        and subjects.subject_id = adverse_event_subjects.subject_id
-
-    union all
-    select 'ae_led_to_withdrawal', 'all',
-        sum(case when current_status = 'withdrawn' and withdrawal_reason = 'adverse_event' then 1 else 0 end),
-        count(*)
-    from subjects
-
-),
-
 ---------- lab safety: denominator = subjects with a post-baseline result of the test
 -- A `<x`/`>x` value allows a range of grades (ctcae_grade_min .. ctcae_grade_max, §6 v1.1):
 -- a subject's worst grade is at least the highest min and at most the highest max. "Grade >= k"
@@ -307,35 +268,30 @@ lab_subjects as (
 
 ),
 
+{%- set lab_levels = [('lab_grade1plus', 1), ('lab_grade3plus', var('severe_min_grade'))] %}
+
 lab_counts as (
-
-    select 'lab_grade1plus' as endpoint, ctcae_tests.test_code as timepoint,
-        sum(case when lab_subjects.worst_grade_certain >= 1 then 1 else 0 end) as n,
-        count(lab_subjects.subject_id) as denominator,
-        sum(case when lab_subjects.worst_grade_certain < 1 and lab_subjects.worst_grade_possible >= 1
-            then 1 else 0 end) as n_not_determinable
-    from ctcae_tests
-    left join lab_subjects
-        on ctcae_tests.test_code = lab_subjects.test_code
-    group by ctcae_tests.test_code
-
+    {% for endpoint, grade in lab_levels %}
+    {%- if not loop.first %}
     union all
-    select 'lab_grade3plus', ctcae_tests.test_code,
-        sum(case when lab_subjects.worst_grade_certain >= {{ var('severe_min_grade') }} then 1 else 0 end),
-        count(lab_subjects.subject_id),
-        sum(case when lab_subjects.worst_grade_certain < {{ var('severe_min_grade') }}
-                and lab_subjects.worst_grade_possible >= {{ var('severe_min_grade') }} then 1 else 0 end)
+    {%- endif %}
+    select '{{ endpoint }}' as endpoint, ctcae_tests.test_code as timepoint,
+        {{ count_where('lab_subjects.worst_grade_certain >= ' ~ grade) }} as n,
+        count(lab_subjects.subject_id) as denominator,
+        {{ count_where('lab_subjects.worst_grade_certain < ' ~ grade ~ ' and lab_subjects.worst_grade_possible >= ' ~ grade) }}
+            as n_not_determinable
     from ctcae_tests
     left join lab_subjects
         on ctcae_tests.test_code = lab_subjects.test_code
     group by ctcae_tests.test_code
+    {%- endfor %}
 
 ),
 
 unioned as (
 
     -- Only the lab endpoints rest on values that may be bounds (`<x`, `>x`).
-    select *, 0 as n_not_determinable from disposition_counts
+    select *, 0 as n_not_determinable from subject_counts
     union all
     select *, 0 from initial_response_counts
     union all
@@ -344,8 +300,6 @@ unioned as (
     select *, 0 from bleeding_counts
     union all
     select *, 0 from conmed_counts
-    union all
-    select *, 0 from adverse_event_counts
     union all
     select * from lab_counts
 

@@ -84,9 +84,7 @@ final as (
 
     select
         ---------- identifiers
-        {{ study_id() }} as STUDYID,
-        {{ usubjid('with_baseline.site_id', 'with_baseline.subject_id') }} as USUBJID,
-        with_baseline.site_id as SITEID,
+        {{ adam_identifiers('with_baseline') }},
         cast(row_number() over (
             partition by with_baseline.site_id, with_baseline.subject_id
             order by parameters.paramn, with_baseline.sample_date, with_baseline.source_file, with_baseline.source_row

@@ -19,16 +19,7 @@ subjects_dosed as (
 
 timed as (
 
-    select
-        lab_results.*,
-        subjects_dosed.day1_date,
-        {{ study_day('lab_results.sample_date', 'subjects_dosed.day1_date') }} as study_day
-
-    from lab_results
-    left join subjects_dosed
-        on lab_results.site_id = subjects_dosed.site_id
-        and lab_results.subject_id = subjects_dosed.subject_id
-        and subjects_dosed.is_treated
+    {{ placed_in_study_time('lab_results', 'sample_date') }}
 
 ),
 
@@ -36,8 +27,6 @@ final as (
 
     select
         timed.*,
-        {{ treatment_month('timed.study_day') }} as treatment_month,
-        timed.sample_date > {{ cutoff_date() }} as is_after_cutoff,
         coalesce(timed.study_day >= 2 and timed.sample_date <= {{ cutoff_date() }}, false) as is_post_baseline
 
     from timed

@@ -36,7 +36,7 @@ current_files as (
 
     select
         site_id,
-        string_agg(domain || ':' || sha256, ',' order by domain, sha256) as current_files
+        {{ dbt.listagg("domain || ':' || sha256", "','", 'order by domain, sha256') }} as current_files
 
     from (select distinct site_id, domain, sha256 from file_manifest where is_current) as current_site_files
     group by site_id

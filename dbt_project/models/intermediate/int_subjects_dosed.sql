@@ -82,7 +82,7 @@ final as (
 
     select
         exposure_ends.*,
-        {{ dbt.datediff('exposure_ends.day1_date', 'exposure_ends.exposure_end_date', 'day') }} + 1 as exposure_days
+        {{ days_between('exposure_ends.day1_date', 'exposure_ends.exposure_end_date') }} + 1 as exposure_days
 
     from exposure_ends
 

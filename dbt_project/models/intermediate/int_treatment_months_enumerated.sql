@@ -3,7 +3,7 @@
     (endpoints.md §1). treatment_month() maps a day to its month; this is the inverse, and the
     singular test assert_treatment_month_windows_invert_treatment_month pins the two together. -#}
 
-with recursive
+with
 
 subjects_dosed as (
 
@@ -24,14 +24,9 @@ bounds as (
 
 ),
 
-months (treatment_month) as (
+months as (
 
-    select 0
-    union all
-    select months.treatment_month + 1
-    from months
-    cross join bounds
-    where months.treatment_month < bounds.last_treatment_month
+    {{ integer_series('treatment_month', 'bounds', 'last_treatment_month') }}
 
 ),
 

@@ -36,7 +36,7 @@ final as (
         subjects.sex,
         subjects.birth_year,
         -- only the birth year is collected: age = Day-1 year - birth year
-        extract(year from subjects_dosed.day1_date) - subjects.birth_year as age_at_day1,
+        cast(extract(year from subjects_dosed.day1_date) - subjects.birth_year as {{ dbt.type_bigint() }}) as age_at_day1,
         subjects.diagnosis_date,
         subjects.enrollment_date,
 

@@ -31,7 +31,7 @@ window_samples as (
 
     select *
     from platelet_samples
-    where study_day between 2 and {{ var('initial_response_last_day') }}
+    where {{ in_initial_response_window('study_day') }}
 
 ),
 
@@ -49,37 +49,15 @@ best_responses as (
 
 first_best_samples as (
 
-    select
-        window_samples.site_id,
-        window_samples.subject_id,
-        best_responses.best_rank,
-        min(window_samples.sample_date) as response_date,
-        min(window_samples.study_day) as response_day
-
-    from window_samples
-    inner join best_responses
-        on window_samples.site_id = best_responses.site_id
-        and window_samples.subject_id = best_responses.subject_id
-        and window_samples.response_rank = best_responses.best_rank
-    group by window_samples.site_id, window_samples.subject_id, best_responses.best_rank
+    {{ first_assessment_reaching('best_responses', 'window_samples',
+        'window_samples.response_rank = best_responses.best_rank', carried=['best_rank']) }}
 
 ),
 
 -- The first loss of response after the qualifying sample bounds its confirmation.
 next_losses as (
 
-    select
-        first_best_samples.site_id,
-        first_best_samples.subject_id,
-        min(platelet_days.sample_date) as next_loss_date
-
-    from first_best_samples
-    inner join platelet_days
-        on first_best_samples.site_id = platelet_days.site_id
-        and first_best_samples.subject_id = platelet_days.subject_id
-        and platelet_days.sample_date > first_best_samples.response_date
-        and platelet_days.is_loss_start
-    group by first_best_samples.site_id, first_best_samples.subject_id
+    {{ first_loss_after('first_best_samples', 'sample_date') }}
 
 ),
 
@@ -98,8 +76,8 @@ confirmations as (
         on first_best_samples.site_id = platelet_samples.site_id
         and first_best_samples.subject_id = platelet_samples.subject_id
         and platelet_samples.response_rank >= first_best_samples.best_rank
-        and platelet_samples.sample_date >= {{ add_days('first_best_samples.response_date', var('confirm_min_days')) }}
-        and (next_losses.next_loss_date is null or platelet_samples.sample_date < next_losses.next_loss_date)
+        and platelet_samples.sample_date >= {{ add_days('first_best_samples.sample_date', var('confirm_min_days')) }}
+        and (next_losses.loss_date is null or platelet_samples.sample_date < next_losses.loss_date)
     where first_best_samples.best_rank >= 2
     group by first_best_samples.site_id, first_best_samples.subject_id
 
@@ -116,8 +94,8 @@ final as (
             when baselines.baseline_value is null or first_best_samples.best_rank is null then 'NE'
             else {{ response_category('first_best_samples.best_rank') }}
         end as best_response,
-        case when first_best_samples.best_rank >= 2 then first_best_samples.response_day end as response_day,
-        case when first_best_samples.best_rank >= 2 then first_best_samples.response_date end as response_date,
+        case when first_best_samples.best_rank >= 2 then first_best_samples.study_day end as response_day,
+        case when first_best_samples.best_rank >= 2 then first_best_samples.sample_date end as response_date,
         case
             when first_best_samples.best_rank >= 2 then confirmations.confirmation_date is not null
         end as confirmed,

@@ -21,18 +21,7 @@ response_starts as (
 
 losses as (
 
-    select
-        response_starts.site_id,
-        response_starts.subject_id,
-        min(platelet_days.sample_date) as loss_date
-
-    from response_starts
-    inner join platelet_days
-        on response_starts.site_id = platelet_days.site_id
-        and response_starts.subject_id = platelet_days.subject_id
-        and platelet_days.sample_date > response_starts.start_date
-        and platelet_days.is_loss_start
-    group by response_starts.site_id, response_starts.subject_id
+    {{ first_loss_after('response_starts', 'start_date') }}
 
 ),
 
@@ -58,7 +47,7 @@ final as (
         start_days.response as start_response,
         losses.loss_date,
         last_samples.last_sample_date,
-        {{ dbt.datediff('response_starts.start_date', 'coalesce(losses.loss_date, last_samples.last_sample_date)', 'day') }} as duration_days,
+        {{ days_between('response_starts.start_date', 'coalesce(losses.loss_date, last_samples.last_sample_date)') }} as duration_days,
         losses.loss_date is null as censored
 
     from response_starts

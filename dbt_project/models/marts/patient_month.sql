@@ -1,3 +1,6 @@
+{#- A month counts the lab, bleeding and AE records dated in it, up to the data cutoff. -#}
+{%- set in_a_month_by_the_cutoff = 'treatment_month is not null and not is_after_cutoff' %}
+
 with
 
 subjects_dosed as (
@@ -16,8 +19,7 @@ treatment_months as (
 lab_results as (
 
     select * from {{ ref('fct_lab_result') }}
-    where treatment_month is not null
-      and not is_after_cutoff
+    where {{ in_a_month_by_the_cutoff }}
 
 ),
 
@@ -37,16 +39,14 @@ baselines as (
 bleeding_assessments as (
 
     select * from {{ ref('int_bleeding_assessments_timed') }}
-    where treatment_month is not null
-      and not is_after_cutoff
+    where {{ in_a_month_by_the_cutoff }}
 
 ),
 
 adverse_events as (
 
     select * from {{ ref('int_adverse_events_timed') }}
-    where treatment_month is not null
-      and not is_after_cutoff
+    where {{ in_a_month_by_the_cutoff }}
 
 ),
 
@@ -108,7 +108,7 @@ lab_months as (
         site_id,
         subject_id,
         treatment_month,
-        sum(case when test_code = 'PLT' then 1 else 0 end) as plt_n,
+        count(case when test_code = 'PLT' then 1 end) as plt_n,
         min(case when test_code = 'PLT' then value end) as plt_min,
         max(case when test_code = 'PLT' then value end) as plt_max,
         max(ctcae_grade) as worst_lab_grade
@@ -118,7 +118,7 @@ lab_months as (
 
 ),
 
-last_platelets as (
+ranked_platelets as (
 
     select
         site_id,
@@ -132,6 +132,13 @@ last_platelets as (
 
     from lab_results
     where test_code = 'PLT'
+
+),
+
+last_platelets as (
+
+    select * from ranked_platelets
+    where recency_rank = 1
 
 ),
 
@@ -227,34 +234,16 @@ final as (
         lab_months.worst_lab_grade
 
     from grid
-    left join lab_months
-        on grid.site_id = lab_months.site_id
-        and grid.subject_id = lab_months.subject_id
-        and grid.treatment_month = lab_months.treatment_month
-    left join last_platelets
-        on grid.site_id = last_platelets.site_id
-        and grid.subject_id = last_platelets.subject_id
-        and grid.treatment_month = last_platelets.treatment_month
-        and last_platelets.recency_rank = 1
     left join baselines
         on grid.site_id = baselines.site_id
         and grid.subject_id = baselines.subject_id
-    left join response_months
-        on grid.site_id = response_months.site_id
-        and grid.subject_id = response_months.subject_id
-        and grid.treatment_month = response_months.treatment_month
-    left join bleeding_months
-        on grid.site_id = bleeding_months.site_id
-        and grid.subject_id = bleeding_months.subject_id
-        and grid.treatment_month = bleeding_months.treatment_month
-    left join adverse_event_months
-        on grid.site_id = adverse_event_months.site_id
-        and grid.subject_id = adverse_event_months.subject_id
-        and grid.treatment_month = adverse_event_months.treatment_month
-    left join conmed_months
-        on grid.site_id = conmed_months.site_id
-        and grid.subject_id = conmed_months.subject_id
-        and grid.treatment_month = conmed_months.treatment_month
+    {%- for monthly in ['lab_months', 'last_platelets', 'response_months', 'bleeding_months',
+                        'adverse_event_months', 'conmed_months'] %}
+    left join {{ monthly }}
+        on grid.site_id = {{ monthly }}.site_id
+        and grid.subject_id = {{ monthly }}.subject_id
+        and grid.treatment_month = {{ monthly }}.treatment_month
+    {%- endfor %}
 
 )
 

@@ -52,49 +52,38 @@ transaminase_findings as (
 
 ),
 
-neutropenia_findings as (
+{#- One rule for both low counts: below the CTCAE grade-3 limit (vars checked against the
+    CTCAE seed by tests/dbt/test_vocabulary.py); `<x` signals when x is at or below it. -#}
+{%- set low_count_signals = [
+    ('NEUT', 'neutropenia_grade3plus', var('neut_signal_below')),
+    ('WBC', 'leukopenia_grade3plus', var('wbc_signal_below')),
+] %}
 
+low_count_findings as (
+
+    {% for test_code, signal, below in low_count_signals %}
     select
         site_id,
         subject_id,
-        'neutropenia_grade3plus' as signal,
+        '{{ signal }}' as signal,
         sample_date as signal_date,
         value,
         -value as severity,
-        'NEUT ' || coalesce(value_qualifier, '') || cast(value as {{ dbt.type_string() }}) || ' ' || unit
+        '{{ test_code }} ' || coalesce(value_qualifier, '') || cast(value as {{ dbt.type_string() }}) || ' ' || unit
             || ' on study day ' || coalesce(cast(study_day as {{ dbt.type_string() }}), '?')
-            || ' (signal: < {{ var("neut_signal_below") }} x10^9/L, CTCAE grade >= 3)' as detail,
+            || ' (signal: < {{ below }} x10^9/L, CTCAE grade >= 3)' as detail,
         source_file,
         source_sha256,
         source_row
 
     from lab_results
-    where test_code = 'NEUT'
-      and (value < {{ var('neut_signal_below') }} or (value_qualifier = '<' and value <= {{ var('neut_signal_below') }}))
+    where test_code = '{{ test_code }}'
+      and (value < {{ below }} or (value_qualifier = '<' and value <= {{ below }}))
       and coalesce(value_qualifier, '') <> '>'
-
-),
-
-leukopenia_findings as (
-
-    select
-        site_id,
-        subject_id,
-        'leukopenia_grade3plus' as signal,
-        sample_date as signal_date,
-        value,
-        -value as severity,
-        'WBC ' || coalesce(value_qualifier, '') || cast(value as {{ dbt.type_string() }}) || ' ' || unit
-            || ' on study day ' || coalesce(cast(study_day as {{ dbt.type_string() }}), '?')
-            || ' (signal: < {{ var("wbc_signal_below") }} x10^9/L, CTCAE grade >= 3)' as detail,
-        source_file,
-        source_sha256,
-        source_row
-
-    from lab_results
-    where test_code = 'WBC'
-      and (value < {{ var('wbc_signal_below') }} or (value_qualifier = '<' and value <= {{ var('wbc_signal_below') }}))
-      and coalesce(value_qualifier, '') <> '>'
+    {% if not loop.last %}
+    union all
+    {% endif %}
+    {% endfor %}
 
 ),
 
@@ -147,9 +136,7 @@ findings as (
 
     select * from transaminase_findings
     union all
-    select * from neutropenia_findings
-    union all
-    select * from leukopenia_findings
+    select * from low_count_findings
     union all
     select * from warfarin_findings
     union all

@@ -1,4 +1,4 @@
-"""The demo-cohort generator: same seed, same bytes; the calibrated cohort gives endpoints.md
+"""The demo-cohort generator (package `demo`): same seed, same bytes; the calibrated cohort gives endpoints.md
 §9; every planted situation is in the files where planted.json says; the files follow the
 export contract (names, registry, encodings, units) and the real readers accept them."""
 from __future__ import annotations
@@ -14,8 +14,10 @@ import pytest
 import yaml
 
 from sources.domains import DOMAINS
-from sources.generator import (CUTOFF, DRUGS, GeneratedCohort, Rules, SubjectData, conmed_outcome,
-                               generate_cohort, oracle)
+from demo.cohort import GeneratedCohort, generate_cohort
+from demo.conventions import DRUGS
+from demo.rules import CUTOFF, Rules
+from demo.truth import SubjectData, conmed_outcome, oracle
 from sources.study_parameters import lab_tests, study_vars
 
 R = Rules.load()

@@ -172,28 +172,33 @@ def _apprise_muted() -> Iterator[None]:
 
 
 def send_alert(alert: Alert, urls: list[str]) -> bool:
-    """Send to every URL; True only if every destination accepted it. Failures are logged by
-    position (destination #2), never by URL."""
+    """Send to every URL; True only if every destination accepted it."""
+    return bool(urls) and not undelivered(alert, urls)
+
+
+def undelivered(alert: Alert, urls: list[str]) -> list[int]:
+    """Send to every URL; the positions (1 = the first of ITP_ALERT_URLS) that did not take it.
+    Failures are logged by position (destination #2), never by URL: the URL holds the secret."""
     if not urls:
-        return False
+        return []
     import apprise
 
-    ok = True
+    failed: list[int] = []
     with _apprise_muted():
         for position, url in enumerate(urls, start=1):
             notifier = apprise.Apprise()
             try:
                 if not notifier.add(url):
                     log.error("alert destination #%d of ITP_ALERT_URLS is not a valid apprise URL", position)
-                    ok = False
+                    failed.append(position)
                     continue
                 sent = notifier.notify(title=alert.title, body=alert.body,
                                        body_format=apprise.NotifyFormat.TEXT)
             except Exception as exc:  # noqa: BLE001 - the message may contain the URL: log its type only
                 log.error("alert to destination #%d failed (%s)", position, type(exc).__name__)
-                ok = False
+                failed.append(position)
                 continue
             if not sent:
                 log.error("alert to destination #%d was not accepted", position)
-                ok = False
-    return ok
+                failed.append(position)
+    return failed

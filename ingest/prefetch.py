@@ -52,7 +52,7 @@ class FileRead:
     """What reading one file gave: its chunks, or why it was refused or failed."""
     dropped_columns: list[str] = field(default_factory=list)
     chunks: list[CheckedChunk] = field(default_factory=list)
-    refused: str | None = None   # FileRefused reason
+    refused: FileRefused | None = None   # why the file was refused (reason and code)
     failure: str | None = None   # the exception type of an unexpected error (never its text)
     cut_short: str | None = None   # ExportReader.cut_short: why the file looks cut short
 
@@ -79,7 +79,7 @@ def read_whole(file: InboxFile, name: ExportName, site: SiteConfig, limits: Read
         chunks = list(checked_chunks(reader, name))
         return FileRead(dropped_columns=list(reader.dropped_columns), chunks=chunks, cut_short=reader.cut_short)
     except FileRefused as refused:
-        return FileRead(refused=refused.reason)
+        return FileRead(refused=refused)
     except Exception as exc:  # noqa: BLE001 - the text may quote a cell: only the type travels
         return FileRead(failure=type(exc).__name__)
 

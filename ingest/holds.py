@@ -34,6 +34,7 @@ import duckdb
 
 from quality import gate
 from sources import manifest
+from sources import reason_codes as rc
 from sources.domains import DOMAINS
 from sources.model import ExportName
 
@@ -93,11 +94,11 @@ def deletion_reason(conn: duckdb.DuckDBPyConnection, name: ExportName, sha256: s
             f"{_release_hint(name.domain)[0].upper()}{_release_hint(name.domain)[1:]}")
 
 
-def _hold(conn: duckdb.DuckDBPyConnection, file_path: str, sha256: str, reason: str) -> None:
+def _hold(conn: duckdb.DuckDBPyConnection, file_path: str, sha256: str, reason: str, code: str) -> None:
     row = conn.execute("SELECT site_id, domain FROM quality.file_manifest WHERE file_path = ? AND sha256 = ?",
                        [file_path, sha256]).fetchone()
-    conn.execute("""UPDATE quality.file_manifest SET status = 'held', reason = ?, is_current = false
-                    WHERE file_path = ? AND sha256 = ?""", [reason, file_path, sha256])
+    conn.execute("""UPDATE quality.file_manifest SET status = 'held', reason = ?, reason_code = ?, is_current = false
+                    WHERE file_path = ? AND sha256 = ?""", [reason, code, file_path, sha256])
     if row is not None:
         manifest.refresh_current(conn, row[0], row[1])
 
@@ -109,7 +110,7 @@ def hold_failing_files(conn: duckdb.DuckDBPyConnection, load_id: str, max_failin
     for path, sha256, share_reason in gate.files_over_share(conn, load_id, max_failing_share):
         domain = conn.execute("SELECT domain FROM quality.file_manifest WHERE file_path = ? AND sha256 = ?",
                               [path, sha256]).fetchone()[0]
-        _hold(conn, path, sha256, f"held: {share_reason}; {_release_hint(domain)}")
+        _hold(conn, path, sha256, f"held: {share_reason}; {_release_hint(domain)}", HOLD_QUARANTINE_SHARE)
         held.append(path)
     return held
 
@@ -198,10 +199,10 @@ def apply_releases(conn: duckdb.DuckDBPyConnection, requests: list[ReleaseReques
             [r.file_path, r.sha256]).fetchone()
         note = f" ({r.note})" if r.note else ""
         conn.execute(
-            """UPDATE quality.file_manifest SET status = 'loaded', reason = ?
+            """UPDATE quality.file_manifest SET status = 'loaded', reason = ?, reason_code = ?
                WHERE file_path = ? AND sha256 = ? AND status = 'held'""",
             [f"released by {r.released_by} at {r.released_at:%Y-%m-%d %H:%M} UTC{note}; was {reason}",
-             r.file_path, r.sha256])
+             rc.HOLD_RELEASED, r.file_path, r.sha256])
         conn.execute("INSERT INTO quality.file_release VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                      [r.file_path, r.sha256, site, domain, reason, r.released_by, r.released_at, r.note or None,
                       load_id])

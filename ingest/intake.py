@@ -8,15 +8,17 @@ others: whole-file problems are recorded as `refused` and the loop goes on.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
 
-from quality import check_results, holds, native_intake, prefetch, quarantine, schemas, site_queries
+from ingest import holds, native_intake, prefetch
+from quality import check_results, quarantine, query_lifecycle, schemas, site_queries
 from sources import manifest
+from sources import reason_codes as rc
 from sources.bounds import ReadLimits
 from sources.manifest import ManifestEntry
 from sources.domains import DOMAINS
@@ -58,12 +60,15 @@ def prepare_warehouse(conn: duckdb.DuckDBPyConnection) -> None:
     for domain in DOMAINS.values():
         conn.execute(domain.ddl())
     conn.execute(manifest.MANIFEST_DDL)
+    for migration in manifest.MANIFEST_MIGRATIONS:
+        conn.execute(migration)
     conn.execute(LOAD_LOG_DDL)
     for migration in LOAD_LOG_MIGRATIONS:
         conn.execute(migration)
     quarantine.ensure_tables(conn)
     conn.execute(check_results.CHECK_RESULT_DDL)
     conn.execute(site_queries.SITE_QUERY_DDL)
+    query_lifecycle.ensure_tables(conn)  # #18's columns of site_query and its history
     conn.execute(holds.RELEASE_DDL)
 
 
@@ -94,7 +99,7 @@ def _order(files: list[InboxFile], registry: SiteRegistry, today: date) -> list[
             # It would stay the current snapshot until that date: a typo, never a real cut.
             # (One day of slack: a site ahead of UTC may already be on tomorrow's date.)
             parsed.append((f, FileRefused(f"export date {name.export_date} in the file name is in "
-                                          f"the future (today is {today})")))
+                                          f"the future (today is {today})", code=rc.NAME_FUTURE_DATE)))
         else:
             parsed.append((f, name))
 
@@ -136,7 +141,7 @@ def _load_file(conn, f: InboxFile, name: ExportName, registry: SiteRegistry, out
         out.dropped_columns = list(reader.dropped_columns)
         chunks: Iterable[prefetch.CheckedChunk] = prefetch.checked_chunks(reader, name)
     elif read_ahead.refused is not None:
-        raise FileRefused(read_ahead.refused)
+        raise read_ahead.refused
     elif read_ahead.failure is not None:
         raise prefetch.ReadFailed(read_ahead.failure)
     else:
@@ -160,13 +165,16 @@ def _load_file(conn, f: InboxFile, name: ExportName, registry: SiteRegistry, out
 
 def _hold_at_arrival(conn, name: ExportName, out: ManifestEntry, cut_short: str | None,
                      max_deleted_share: float) -> None:
-    """A new snapshot that looks cut short is held, never read as mass deletion (quality.holds)."""
+    """A new snapshot that looks cut short is held, never read as mass deletion (ingest.holds)."""
     if out.status != "loaded":
         return
-    reason = (holds.cut_reason(cut_short, name.domain) if cut_short else
-              holds.deletion_reason(conn, name, out.sha256, out.rows_quarantined, max_deleted_share))
+    if cut_short:
+        reason, code = holds.cut_reason(cut_short, name.domain), holds.HOLD_CUT
+    else:
+        reason = holds.deletion_reason(conn, name, out.sha256, out.rows_quarantined, max_deleted_share)
+        code = holds.HOLD_DELETIONS
     if reason:
-        out.status, out.reason = "held", reason
+        out.status, out.reason, out.reason_code = "held", reason, code
 
 
 def _read_plan(ordered: list[tuple[InboxFile, ExportName | FileRefused]], known: manifest.KnownFiles,
@@ -188,15 +196,16 @@ def _read_plan(ordered: list[tuple[InboxFile, ExportName | FileRefused]], known:
 def ingest_inbox(conn: duckdb.DuckDBPyConnection, inbox: Path, registry: SiteRegistry,
                  load_id: str, loaded_at: datetime, workers: int | None = None, *,
                  max_deleted_share: float = 0.2, limits: ReadLimits | None = None,
-                 native: bool = True) -> IntakeReport:
+                 progress: Callable[[int, int], None] | None = None, native: bool = True) -> IntakeReport:
     """Load every file of the inbox that the manifest has not seen yet.
 
-    `native`: plain CSV files are read by DuckDB (quality.native_intake; the same outcome as the
+    `native`: plain CSV files are read by DuckDB (ingest.native_intake; the same outcome as the
     Python reader's, which reads every other file); False reads every file the Python way.
-    `workers` processes read the other files ahead (quality.prefetch); None: as many as there
+    `workers` processes read the other files ahead (ingest.prefetch); None: as many as there
     are cores (up to 4) when those files are large enough to repay starting them, else none.
     `max_deleted_share`: a new snapshot deleting more of the current one is held;
-    `limits`: the bounds of reading one file (sources.bounds)."""
+    `limits`: the bounds of reading one file (sources.bounds);
+    `progress(bytes done, bytes in all)`: called before the first new file and after each."""
     files, unreadable = discover(inbox)
     reopened = manifest.reopen_stale_duplicates(conn, {(f.rel_path, f.sha256) for f in files})
     known = manifest.known_files(conn)
@@ -206,16 +215,33 @@ def ingest_inbox(conn: duckdb.DuckDBPyConnection, inbox: Path, registry: SiteReg
         big = sum(f.size for f, _, _ in plan) >= prefetch.PARALLEL_MIN_BYTES
         workers = prefetch.default_workers() if big and prefetch.default_workers() > 1 else 0
     ahead = prefetch.Prefetcher(plan, workers, limits)
+    recorded = None if progress is None else _bytes_progress(
+        progress, [f for f, _ in ordered if not known.seen(f.rel_path, f.sha256)])
     try:
         return _ingest(conn, ordered, unreadable, known, registry, load_id, loaded_at, ahead,
-                       max_deleted_share, limits, reopened, native)
+                       max_deleted_share, limits, reopened, recorded, native)
     finally:
         ahead.close()
 
 
+def _bytes_progress(report: Callable[[int, int], None], new_files: list[InboxFile]) -> Callable[[str], None]:
+    """progress(path of a recorded file) -> report(bytes of the new files recorded, bytes in all)."""
+    sizes = {f.rel_path: f.size for f in new_files}
+    total, done = sum(sizes.values()), 0
+    report(0, total)
+
+    def recorded(path: str) -> None:
+        nonlocal done
+        done += sizes.pop(path, 0)
+        report(done, total)
+
+    return recorded
+
+
 def _ingest(conn, ordered, unreadable, known: manifest.KnownFiles, registry: SiteRegistry, load_id: str,
             loaded_at: datetime, ahead: prefetch.Prefetcher, max_deleted_share: float,
-            limits: ReadLimits | None, reopened: dict[str, str], native: bool = False) -> IntakeReport:
+            limits: ReadLimits | None, reopened: dict[str, str],
+            recorded: Callable[[str], None] | None = None, native: bool = False) -> IntakeReport:
     outcomes: list[ManifestEntry] = []
 
     def record(out: ManifestEntry, name: ExportName | None) -> None:
@@ -225,12 +251,15 @@ def _ingest(conn, ordered, unreadable, known: manifest.KnownFiles, registry: Sit
             out.reason = f"{out.reason}; {note}" if out.reason else note
         manifest.record(conn, out, name, load_id=load_id, loaded_at=loaded_at)
         outcomes.append(out)
+        if recorded is not None:
+            recorded(out.file_path)
         parsed = name if isinstance(name, ExportName) else None
         known.add(out.file_path, out.sha256, parsed.site if parsed else None, parsed.domain if parsed else None)
 
-    for rel_path, sha256, reason in unreadable:
-        if not known.seen(rel_path, sha256):
-            record(ManifestEntry(rel_path, "refused", reason, sha256=sha256), None)
+    for entry in unreadable:
+        if not known.seen(entry.rel_path, entry.sha256):
+            record(ManifestEntry(entry.rel_path, "refused", entry.reason, sha256=entry.sha256,
+                                 reason_code=entry.code), None)
 
     for f, name in ordered:
         if known.seen(f.rel_path, f.sha256):
@@ -239,10 +268,10 @@ def _ingest(conn, ordered, unreadable, known: manifest.KnownFiles, registry: Sit
         first = known.path_of(f.sha256, parsed.site if parsed else None, parsed.domain if parsed else None)
         if first is not None:
             record(ManifestEntry(f.rel_path, "duplicate", f"same content as {first}, already received",
-                                 sha256=f.sha256), parsed)
+                                 sha256=f.sha256, reason_code=rc.SNAPSHOT_DUPLICATE), parsed)
             continue
         if isinstance(name, FileRefused):
-            record(ManifestEntry(f.rel_path, "refused", name.reason, sha256=f.sha256), None)
+            record(ManifestEntry(f.rel_path, "refused", name.reason, sha256=f.sha256, reason_code=name.code), None)
             continue
         out = ManifestEntry(f.rel_path, "loaded", site_id=name.site, domain=name.domain, sha256=f.sha256)
         current = manifest.current_export_date(conn, name.site, name.domain)
@@ -250,6 +279,7 @@ def _ingest(conn, ordered, unreadable, known: manifest.KnownFiles, registry: Sit
             out.status = "superseded"
             out.reason = (f"export date {name.export_date} is older than the current snapshot "
                           f"({current}); kept in history, not used")
+            out.reason_code = rc.SNAPSHOT_SUPERSEDED
         conn.execute("BEGIN TRANSACTION")
         try:
             cut_short = _load_file(conn, f, name, registry, out, load_id, ahead.take(f), limits, native)
@@ -257,7 +287,7 @@ def _ingest(conn, ordered, unreadable, known: manifest.KnownFiles, registry: Sit
         except FileRefused as refused:
             conn.execute("ROLLBACK")
             record(ManifestEntry(f.rel_path, "refused", refused.reason, name.site, name.domain,
-                               f.sha256), name)
+                                 f.sha256, reason_code=refused.code), name)
             continue
         except Exception as exc:  # an unreadable file must never stop the other files
             conn.execute("ROLLBACK")
@@ -266,7 +296,8 @@ def _ingest(conn, ordered, unreadable, known: manifest.KnownFiles, registry: Sit
             log.error("file %s could not be stored: %s", f.rel_path, kind)
             record(ManifestEntry(f.rel_path, "refused",
                                  f"the file could not be stored ({kind}); nothing of it was "
-                                 "loaded: send it to the warehouse team", name.site, name.domain, f.sha256), name)
+                                 "loaded: send it to the warehouse team", name.site, name.domain, f.sha256,
+                                 reason_code=rc.FILE_STORE_FAILED), name)
             continue
         record(out, name)
         manifest.refresh_current(conn, name.site, name.domain)
@@ -314,7 +345,7 @@ def run_post_intake_checks(conn: duckdb.DuckDBPyConnection, report: IntakeReport
                            docs_dir: Path, max_failing_share: float = 0.2) -> PostIntakeOutcome:
     """Checks that need whole files or several domains, after every row is in: the Great
     Expectations lab suite and cross-domain consistency. Failing rows move to quarantine.
-    Then a file that lost more than `max_failing_share` of its rows is held (quality.holds),
+    Then a file that lost more than `max_failing_share` of its rows is held (ingest.holds),
     and, its site's previous snapshot being current again, the cross-domain checks run again."""
     from quality import expectations  # great_expectations is slow to import
 

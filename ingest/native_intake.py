@@ -8,7 +8,7 @@ outcome of the Python path: the same rows stored, the same row errors, the same 
   so their reasons and raw records are the Python path's words; the rest is inserted into
   raw.<domain> by DuckDB, with the rows the Python path accepted, in file order.
 
-The caller owns the transaction, as for any file (`quality.intake._load_file`).
+The caller owns the transaction, as for any file (`ingest.intake._load_file`).
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ import duckdb
 import pandas as pd
 
 from quality import schemas
-from quality.prefetch import CheckedChunk
+from ingest.prefetch import CheckedChunk
 from sources import native_csv
 from sources.bounds import ReadLimits
 from sources.model import ExportName, InboxFile, RowError

@@ -1,0 +1,51 @@
+"""How the steps of a load tell whoever watches (the CLI) where they are, without knowing who.
+
+- A stage's result is one line of the step's own Dagster log: "<stage> done: <counts>"
+  (`stage_done`). It stays in the run's event log (the UI, `HOME/logs/<load_id>.log`); the CLI
+  turns it into its one line per stage, timed from the event times (orchestration.console);
+  the benchmark splits its stage times at the same lines (bench/stages.py).
+- The progress of reading the inbox (the long part of a load) is a callback, set for the
+  length of a load by the process that runs it and passed by the ingest step to
+  `ingest.intake.ingest_inbox`. The steps of a CLI load run in the CLI's own process (the
+  in-process executor); under `dagster dev` nobody sets one and nothing is reported.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+# (bytes read so far, bytes to read in all): called once with 0 before the first file, then
+# after each file of the inbox.
+IngestProgress = Callable[[int, int], None]
+
+DONE = " done: "
+_ingest_progress: list[IngestProgress] = []
+
+
+def stage_done(stage: str, detail: str) -> str:
+    """The log line that ends a stage: `context.log.info(stage_done("dbt", "44 models built"))`."""
+    return f"{stage}{DONE}{detail}"
+
+
+def parse_stage_done(message: str) -> tuple[str, str] | None:
+    """(stage, detail) of a `stage_done` line, else None."""
+    stage, sep, detail = message.partition(DONE)
+    return (stage, detail) if sep and stage and " " not in stage else None
+
+
+@contextmanager
+def reporting_ingest(callback: IngestProgress | None) -> Iterator[None]:
+    """Send the ingest progress of the loads run inside this block to `callback`."""
+    if callback is None:
+        yield
+        return
+    _ingest_progress.append(callback)
+    try:
+        yield
+    finally:
+        _ingest_progress.remove(callback)
+
+
+def ingest_progress() -> IngestProgress | None:
+    """The callback of the innermost `reporting_ingest`, or None."""
+    return _ingest_progress[-1] if _ingest_progress else None
