@@ -125,7 +125,7 @@ def _insert_rows(conn: duckdb.DuckDBPyConnection, domain: str, rows) -> None:
 
 def _load_file(conn, f: InboxFile, name: ExportName, registry: SiteRegistry, out: ManifestEntry,
                load_id: str, read_ahead: prefetch.FileRead | None, limits: ReadLimits | None,
-               native: bool = False) -> str | None:
+               native: bool) -> str | None:
     """Read (natively, or take what a worker read ahead, or read it here), check and store one
     file inside one transaction: all of it or none of it. Returns why the file looks cut short
     (or None)."""
@@ -241,7 +241,7 @@ def _bytes_progress(report: Callable[[int, int], None], new_files: list[InboxFil
 def _ingest(conn, ordered, unreadable, known: manifest.KnownFiles, registry: SiteRegistry, load_id: str,
             loaded_at: datetime, ahead: prefetch.Prefetcher, max_deleted_share: float,
             limits: ReadLimits | None, reopened: dict[str, str],
-            recorded: Callable[[str], None] | None = None, native: bool = False) -> IntakeReport:
+            recorded: Callable[[str], None] | None, native: bool) -> IntakeReport:
     outcomes: list[ManifestEntry] = []
 
     def record(out: ManifestEntry, name: ExportName | None) -> None:

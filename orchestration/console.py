@@ -14,7 +14,7 @@ from typing import TextIO
 
 import dagster as dg
 
-from orchestration.assets.publish import ALERT_UNDELIVERED
+from orchestration.progress import ALERT_UNDELIVERED
 
 # The load's steps and their stages: a step that ends without a "<stage> done" line of its own
 # gets a plain "done" line, a failed one a FAILED line under its next stage. Other steps (none

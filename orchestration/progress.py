@@ -19,6 +19,9 @@ from contextlib import contextmanager
 IngestProgress = Callable[[int, int], None]
 
 DONE = " done: "
+# Metadata key of the publish step's materialization: the positions in ITP_ALERT_URLS ("#1, #3")
+# that did not take the monitors' alert; the CLI warns of them (never the URLs: they hold secrets).
+ALERT_UNDELIVERED = "alert_undelivered"
 _ingest_progress: list[IngestProgress] = []
 
 

@@ -7,14 +7,13 @@ import duckdb
 from orchestration.alerting import alert_urls
 from orchestration.assets.dbt import warehouse_dbt_models
 from orchestration.faults import fault_point
-from orchestration.progress import stage_done
+from orchestration.progress import ALERT_UNDELIVERED, stage_done
 from orchestration.publishing import publish, reject_candidate
 from orchestration.resources import WarehouseSettings
 from ingest import intake
 from quality import gate
 
 PUBLISHED_KEY = dg.AssetKey(["published", "warehouse"])
-ALERT_UNDELIVERED = "alert_undelivered"
 
 
 def _alert_load_findings(home, load_id: str) -> list[int] | None:
@@ -69,7 +68,6 @@ def build_published_asset() -> dg.AssetsDefinition:
         return dg.MaterializeResult(metadata={
             "path": str(home.published), "version": version.name, "open_site_queries": int(open_queries),
             "alert_sent": alert_sent,
-            # by position in ITP_ALERT_URLS, never the URL (it holds the secret); the console warns
             ALERT_UNDELIVERED: ", ".join(f"#{p}" for p in failed or []),
         })
 
