@@ -32,7 +32,7 @@ from pathlib import Path
 
 import duckdb
 
-from quality import gate
+from quality import gate, home_records
 from sources import manifest
 from sources import reason_codes as rc
 from sources.domains import DOMAINS
@@ -167,18 +167,13 @@ def write_request(home: Path, request: ReleaseRequest) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     held_file = hashlib.sha256(f"{request.file_path}\0{request.sha256}".encode()).hexdigest()
     path = folder / f"{held_file[:16]}.json"
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(request.to_json() + "\n", encoding="utf-8")
-    tmp.replace(path)
+    home_records.write_whole(path, (request.to_json() + "\n").encode("utf-8"))
     return path
 
 
 def read_requests(home: Path) -> list[ReleaseRequest]:
-    folder = home / RELEASES_DIR
-    if not folder.is_dir():
-        return []
-    return sorted((ReleaseRequest.from_json(p.read_text(encoding="utf-8")) for p in folder.glob("*.json")),
-                  key=lambda r: (r.released_at, r.file_path))
+    return home_records.read_all(home / RELEASES_DIR, ReleaseRequest.from_json,
+                                 order=lambda r: (r.released_at, r.file_path))
 
 
 def pending(conn: duckdb.DuckDBPyConnection, requests: list[ReleaseRequest]) -> list[ReleaseRequest]:

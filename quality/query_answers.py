@@ -31,7 +31,7 @@ from pathlib import Path
 
 import duckdb
 
-from quality import query_lifecycle
+from quality import home_records, query_lifecycle
 from sources.study_parameters import SEEDS_DIR
 
 ANSWERS_DIR = "answers"
@@ -113,20 +113,14 @@ def write_batch(home: Path, batch: AnswerBatch, workbook_bytes: bytes) -> Path:
     written atomically, the JSON last: a batch exists once its JSON does."""
     folder = home / ANSWERS_DIR
     folder.mkdir(parents=True, exist_ok=True)
-    for path, data in ((folder / f"{batch.batch_id}.xlsx", workbook_bytes),
-                       (batch_path(home, batch.batch_id), batch.to_json().encode("utf-8") + b"\n")):
-        tmp = path.with_name(path.name + ".tmp")
-        tmp.write_bytes(data)
-        tmp.replace(path)
+    home_records.write_whole(folder / f"{batch.batch_id}.xlsx", workbook_bytes)
+    home_records.write_whole(batch_path(home, batch.batch_id), batch.to_json().encode("utf-8") + b"\n")
     return batch_path(home, batch.batch_id)
 
 
 def read_batches(home: Path) -> list[AnswerBatch]:
-    folder = home / ANSWERS_DIR
-    if not folder.is_dir():
-        return []
-    return sorted((AnswerBatch.from_json(p.read_text(encoding="utf-8")) for p in folder.glob("*.json")),
-                  key=lambda b: (b.recorded_at, b.batch_id))
+    return home_records.read_all(home / ANSWERS_DIR, AnswerBatch.from_json,
+                                 order=lambda b: (b.recorded_at, b.batch_id))
 
 
 def applied_batch_ids(conn: duckdb.DuckDBPyConnection) -> set[str]:
