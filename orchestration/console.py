@@ -5,7 +5,8 @@ the end. Everything else (Dagster's event log, dbt's own lines) goes to HOME/log
 
 The lines come from the run's own events, as Dagster stores them (an event listener of the
 instance, called in the load's process): a step's start, its "<stage> done: ..." log line
-(orchestration.progress), its end, and the asset checks that did not pass.
+(orchestration.progress), its end, the asset checks that did not pass and the step's own
+"checks warned: ..." line (the dbt data tests).
 """
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from typing import TextIO
 
 import dagster as dg
 
-from orchestration.progress import ALERT_UNDELIVERED
+from orchestration.progress import ALERT_UNDELIVERED, parse_checks_warned
 
 # The load's steps and their stages: a step that ends without a "<stage> done" line of its own
 # gets a plain "done" line, a failed one a FAILED line under its next stage. Other steps (none
@@ -85,9 +86,11 @@ class LoadConsole:
         event = entry.dagster_event
         step = entry.step_key
         if event is None:
-            parsed = parse_stage_done(entry.user_message or "") if step else None
+            message = entry.user_message or ""
+            parsed = parse_stage_done(message) if step else None
             if parsed:
                 self._stage_line(step, parsed[0], parsed[1], entry.timestamp)
+            self._warned_checks.extend(parse_checks_warned(message))
             return
         kind = event.event_type_value
         if kind == "STEP_START":

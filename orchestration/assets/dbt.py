@@ -1,5 +1,13 @@
 """The dbt project as Dagster assets: staging -> intermediate -> marts, built into the load's
-candidate warehouse. dbt data tests become asset checks; error-severity ones block publishing.
+candidate warehouse.
+
+dbt's data tests run in the same `dbt build`; an error-severity one that fails fails the build,
+so the load is not published. Their results go to quality.check_result (what `status`, the
+quality report and the monitors read), and the ones that warned to the step's log
+(orchestration.progress.checks_warned). They are not Dagster asset checks: each would cost
+Dagster two stored events a load (planned, evaluated), about 10 ms each in SQLite, which made
+~270 tests 7-9 s of CPU of every load (docs/decisions.md, "dbt tests are not Dagster asset
+checks").
 """
 
 import fcntl
@@ -21,7 +29,7 @@ from dagster_dbt import DagsterDbtTranslator, DagsterDbtTranslatorSettings, DbtC
 
 from orchestration.dbt_link import link_path, linked_candidate
 from orchestration.faults import fault_point
-from orchestration.progress import stage_done
+from orchestration.progress import checks_warned, stage_done
 from orchestration.publishing import reject_candidate
 from orchestration.resources import WarehouseSettings
 from quality import check_results
@@ -135,7 +143,7 @@ class WarehouseTranslator(DagsterDbtTranslator):
         return spec
 
 
-TRANSLATOR = WarehouseTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=True))
+TRANSLATOR = WarehouseTranslator(settings=DagsterDbtTranslatorSettings(enable_asset_checks=False))
 
 
 def _prepare_build(candidate: Path, load_id: str) -> bool:
@@ -179,16 +187,21 @@ def warehouse_dbt_models() -> dg.AssetsDefinition:
             # test suite (tests/dbt), not in every load (dbt's advice; about 4 s a load).
             args = ["build", "--exclude-resource-type", "unit_test", *(["--full-refresh"] if full_refresh else [])]
             invocation = dbt.cli(args, context=context, raise_on_error=False, target_path=artifacts)
-            yield from invocation.stream()
+            # The models' materializations; not the tests' observations (the module says why).
+            yield from (event for event in invocation.stream() if not isinstance(event, dg.AssetObservation))
             fault_point("dbt")
         prune_dbt_artifacts(warehouse.warehouse_home, keep=max(warehouse.keep_versions, 1))
         run_results = invocation.get_artifact("run_results.json")
         if invocation.is_successful():
             context.log.info(stage_done("dbt", _build_detail(run_results)))
+        results = check_results.dbt_results_from_run_results(
+            run_results, load_id, manifest=invocation.get_artifact("manifest.json"))
         with duckdb.connect(str(candidate)) as conn:
-            check_results.record(conn, check_results.dbt_results_from_run_results(
-                run_results, load_id, manifest=invocation.get_artifact("manifest.json")))
+            check_results.record(conn, results)
             conn.execute("CHECKPOINT")
+        warned = [f"{r.target} {r.check_name}" for r in results if not r.passed and r.severity == "warn"]
+        if warned:
+            context.log.warning(checks_warned(warned))
         if not invocation.is_successful():
             failed = [r["unique_id"] for r in run_results.get("results", [])
                       if r.get("status") in ("error", "fail")]

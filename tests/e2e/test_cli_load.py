@@ -76,6 +76,20 @@ def test_load_publishes_the_warehouse(loaded):
     assert (home / "warehouse.duckdb").exists()
 
 
+def test_the_dbt_tests_that_warned_are_named_on_the_terminal(loaded):
+    """No study id in this registry: ADSL's STUDYID warns (adam.md §1). dbt's tests are no
+    Dagster asset checks; the dbt step names the ones that warned, the CLI warns of them."""
+    _, _, _, home, proc = loaded
+    with duckdb.connect(str(home / "warehouse.duckdb"), read_only=True) as conn:
+        warned = [f"{target} {name}" for target, name in conn.execute(
+            "SELECT target, check_name FROM quality.check_result WHERE tool = 'dbt' AND NOT passed "
+            "AND severity = 'warn' ORDER BY check_name").fetchall()]
+    assert "adam.adsl not_null_adsl_STUDYID" in warned
+    [line] = [line for line in proc.stderr.splitlines() if line.startswith("warning: ")]
+    assert line.startswith(f"warning: {len(warned)} checks did not pass (warn): ")
+    assert sorted(line.split(": ", 2)[2].split(", ")) == warned
+
+
 @pytest.mark.parametrize("subject", list(SUBJECTS))
 def test_initial_response_matches_hand_computation(loaded, subject):
     home = loaded[3]
