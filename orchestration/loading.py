@@ -130,5 +130,12 @@ def _outcome(result: dg.ExecuteInProcessResult, home: Path) -> LoadOutcome:
     if PUBLISHED_KEY in materialized:
         postgres = materialized.get(POSTGRES_KEY)
         return LoadOutcome(result.run_id, "published", [_postgres_sentence(postgres)] if postgres else [])
+    if materialized:
+        # The build ran, yet the publish step was skipped (a dependency it waits for was not
+        # yielded): never report that as "unchanged".
+        discard_candidate(WarehouseHome(home), result.run_id)
+        return LoadOutcome(result.run_id, "failed",
+                           ["the warehouse was built but its publish step did not run (a step it depends on "
+                            "was skipped): nothing was published; the full log says which"], exits.INTERNAL)
     return LoadOutcome(result.run_id, "unchanged",
                        ["no new file in the inbox and the same cutoff: the published warehouse is unchanged"])

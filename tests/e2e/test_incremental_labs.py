@@ -4,6 +4,7 @@ loads (the CLI: Dagster, intake, dbt) of a generated cohort, then a real `dbt bu
 --full-refresh` on a copy of the published file."""
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import stat
@@ -32,6 +33,12 @@ def _differences(conn, table: str, mask_site: str) -> int:
               if table == "fct_lab_result" else "SELECT *")
     a, b = f"{select} FROM marts.{table}", f"{select} FROM rebuilt.marts.{table}"
     return conn.execute(f"SELECT count(*) FROM (({a} EXCEPT ALL {b}) UNION ALL ({b} EXCEPT ALL {a}))").fetchone()[0]
+
+
+def _dbt_nodes(artifacts) -> set[str]:
+    """The nodes a load's dbt build ran, as "<type>.<name>"."""
+    results = json.loads((artifacts / "run_results.json").read_text())["results"]
+    return {f"{r['unique_id'].split('.')[0]}.{r['unique_id'].split('.')[2]}" for r in results}
 
 
 def test_a_one_site_delta_rebuilds_that_site_only_and_equals_a_full_rebuild(tmp_path):
@@ -63,6 +70,15 @@ def test_a_one_site_delta_rebuilds_that_site_only_and_equals_a_full_rebuild(tmp_
     bench_cohort.place(cohort, cohort.delta, home / "inbox")
     second = cli(*load, check=True)
     assert "--full-refresh" not in second.stdout + second.stderr   # same dbt project: incremental
+    # Same seeds: the delta neither reloads them nor re-runs the tests on them alone; a model's
+    # test that refers to a seed still runs (docs/decisions.md, "Unchanged seeds ...").
+    full_nodes, delta_nodes = (_dbt_nodes(r) for r in sorted((home / "logs").glob("*.dbt"),
+                                                             key=lambda p: p.stat().st_mtime)[-2:])
+    assert "seed.endpoints" in full_nodes and "test.unique_endpoints_endpoint" in full_nodes
+    assert not any(n.startswith("seed.") for n in delta_nodes)
+    assert "test.unique_endpoints_endpoint" not in delta_nodes
+    assert "test.relationships_endpoint_summary_endpoint__endpoint__ref_endpoints_" in delta_nodes
+    assert delta_nodes <= full_nodes and {n.split(".")[0] for n in full_nodes - delta_nodes} == {"seed", "test"}
 
     with duckdb.connect(str(published), read_only=True) as conn:
         assert conn.execute("SELECT max(cutoff_date) FROM quality.load_log").fetchone()[0] > cutoff_before
