@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -76,6 +76,8 @@ def prepare_warehouse(conn: duckdb.DuckDBPyConnection) -> None:
 class IntakeReport:
     load_id: str
     files: list[ManifestEntry]
+    # The files DuckDB read (ingest.native_intake); every other file was read the Python way.
+    read_natively: list[str] = field(default_factory=list)
 
     @property
     def new_sha256s(self) -> list[str]:
@@ -125,10 +127,10 @@ def _insert_rows(conn: duckdb.DuckDBPyConnection, domain: str, rows) -> None:
 
 def _load_file(conn, f: InboxFile, name: ExportName, registry: SiteRegistry, out: ManifestEntry,
                load_id: str, read_ahead: prefetch.FileRead | None, limits: ReadLimits | None,
-               native: bool) -> str | None:
+               native: bool) -> tuple[str | None, bool]:
     """Read (natively, or take what a worker read ahead, or read it here), check and store one
     file inside one transaction: all of it or none of it. Returns why the file looks cut short
-    (or None)."""
+    (or None), and whether DuckDB read it."""
     reader = None
     cut_short = None
     natively = (native_intake.read_native(conn, f, name, registry.get(name.site), limits)
@@ -160,7 +162,7 @@ def _load_file(conn, f: InboxFile, name: ExportName, registry: SiteRegistry, out
         moved = quarantine.move_to_quarantine(conn, name.domain, dup_keys, load_id)
         out.rows_accepted -= moved
         out.rows_quarantined += moved
-    return reader.cut_short if reader is not None else cut_short
+    return (reader.cut_short if reader is not None else cut_short), natively is not None
 
 
 def _hold_at_arrival(conn, name: ExportName, out: ManifestEntry, cut_short: str | None,
@@ -243,6 +245,7 @@ def _ingest(conn, ordered, unreadable, known: manifest.KnownFiles, registry: Sit
             limits: ReadLimits | None, reopened: dict[str, str],
             recorded: Callable[[str], None] | None, native: bool) -> IntakeReport:
     outcomes: list[ManifestEntry] = []
+    natively: list[str] = []
 
     def record(out: ManifestEntry, name: ExportName | None) -> None:
         if out.file_path in reopened and out.status in ("loaded", "superseded", "held"):
@@ -282,7 +285,8 @@ def _ingest(conn, ordered, unreadable, known: manifest.KnownFiles, registry: Sit
             out.reason_code = rc.SNAPSHOT_SUPERSEDED
         conn.execute("BEGIN TRANSACTION")
         try:
-            cut_short = _load_file(conn, f, name, registry, out, load_id, ahead.take(f), limits, native)
+            cut_short, read_natively = _load_file(conn, f, name, registry, out, load_id, ahead.take(f), limits,
+                                                  native)
             _hold_at_arrival(conn, name, out, cut_short, max_deleted_share)
         except FileRefused as refused:
             conn.execute("ROLLBACK")
@@ -302,8 +306,10 @@ def _ingest(conn, ordered, unreadable, known: manifest.KnownFiles, registry: Sit
         record(out, name)
         manifest.refresh_current(conn, name.site, name.domain)
         conn.execute("COMMIT")
+        if read_natively:
+            natively.append(out.file_path)
     manifest.refresh_current(conn)
-    return IntakeReport(load_id, outcomes)
+    return IntakeReport(load_id, outcomes, natively)
 
 
 def default_cutoff(conn: duckdb.DuckDBPyConnection) -> date | None:

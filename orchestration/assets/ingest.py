@@ -121,6 +121,9 @@ def _ingest(context: dg.AssetExecutionContext, warehouse: WarehouseSettings, reg
                                      max_deleted_share=warehouse.max_deleted_share, limits=warehouse.read_limits,
                                      progress=ingest_progress(), native=warehouse.native_ingest)
         detail = _ingest_detail(report) + (f"; {len(answered)} answer workbooks applied" if answered else "")
+        if report.files:
+            context.log.info(f"{len(report.read_natively)} files read by DuckDB (the native CSV path, "
+                             "ITP_NATIVE_INGEST); every other file read the Python way")
         context.log.info(stage_done("ingest", detail))  # bench splits stages here
         fault_point("ingest")
         cutoff = intake.resolve_cutoff(conn, warehouse.cutoff)
