@@ -14,10 +14,14 @@ export PIP_DISABLE_PIP_VERSION_CHECK := 1
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
 
-# -qq: errors only. pip's warnings about the machine's own index settings (a find-links folder
-# that is missing, one line per package) made `make demo` on a fresh machine print ~220 lines.
+# uv (pinned in constraints.txt) installs the same pins as pip in seconds instead of 90 s of
+# pip's own CPU on a fresh clone (docs/decisions.md, "uv installs the pins"); where uv cannot
+# (no PyPI, only a local mirror pip is configured for), pip does it. -qq / -q: errors only (pip's
+# warnings about the machine's index settings made `make demo` print ~220 lines).
 $(STAMP): pyproject.toml constraints.txt | $(BIN)/python
-	$(BIN)/pip install -qq -c constraints.txt -e '.[test]'
+	$(BIN)/pip install -qq -c constraints.txt uv \
+	  && $(BIN)/uv pip install -q --python $(BIN)/python -c constraints.txt -e '.[test]' \
+	  || $(BIN)/pip install -qq -c constraints.txt -e '.[test]'
 	touch $(STAMP)
 
 install: $(STAMP)
