@@ -2,11 +2,14 @@
 in-process runs and the installed `itp-warehouse` console script."""
 from __future__ import annotations
 
+import fcntl
+import json
 import os
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import TextIO
 
 import pytest
 
@@ -83,23 +86,48 @@ def installed_wheel(tmp_path_factory):
     return install_wheel(tmp_path_factory.mktemp("wheel"))
 
 
+def shared_by_workers(tmp_path_factory, name: str) -> tuple[Path, TextIO | None]:
+    """A folder built once per test session, by whichever pytest-xdist worker asks first; the
+    others wait for it and read it. (root, lock): lock is None when the folder is built;
+    else the builder holds it (closing it lets the others in) and touches root/.built when
+    done. The workers' temporary folders share their parent, which is new for every run."""
+    base = tmp_path_factory.getbasetemp()
+    root = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / f"shared-{name}"
+    lock = open(f"{root}.lock", "w")
+    fcntl.flock(lock, fcntl.LOCK_EX)
+    if (root / ".built").exists():
+        lock.close()
+        return root, None
+    shutil.rmtree(root, ignore_errors=True)
+    root.mkdir(parents=True)
+    return root, lock
+
+
 @pytest.fixture(scope="session")
-def demo_home(tmp_path_factory, installed_wheel) -> Path:
+def demo_home(tmp_path_factory, request) -> Path:
     """One real `itp-warehouse demo` per test session (generator, checks, dbt, publish), run as
     a deployment runs it: the installed wheel's console script, from a folder that is not the
     checkout, dbt writing to a folder of its own (ITP_DBT_STATE_DIR). Every test that needs the
-    demo warehouse shares it, read-only."""
-    root = tmp_path_factory.mktemp("demo")
+    demo warehouse shares it, read-only, on both workers (about 45 s of CPU a build)."""
+    root, lock = shared_by_workers(tmp_path_factory, "demo")
     home, elsewhere = root / "home", root / "elsewhere"
-    elsewhere.mkdir()
-    env = {**os.environ, "ITP_DBT_STATE_DIR": str(root / "dbt_state")}
-    env.pop("DAGSTER_HOME", None)
-    proc = subprocess.run([str(installed_wheel.bin / "itp-warehouse"), "demo", "--home", str(home)],
-                          capture_output=True, text=True, env=env, cwd=elsewhere)
-    if proc.returncode != 0:
-        pytest.fail("itp-warehouse demo failed:\n" + "\n".join((proc.stdout + proc.stderr).splitlines()[-40:]))
-    (home / "demo_stdout.txt").write_text(proc.stdout)
-    (home / "demo_stderr.txt").write_text(proc.stderr)
+    if lock is None:
+        return home
+    with lock:
+        installed_wheel = request.getfixturevalue("installed_wheel")
+        elsewhere.mkdir()
+        env = {**os.environ, "ITP_DBT_STATE_DIR": str(root / "dbt_state")}
+        env.pop("DAGSTER_HOME", None)
+        proc = subprocess.run([str(installed_wheel.bin / "itp-warehouse"), "demo", "--home", str(home)],
+                              capture_output=True, text=True, env=env, cwd=elsewhere)
+        if proc.returncode != 0:
+            pytest.fail("itp-warehouse demo failed:\n" + "\n".join((proc.stdout + proc.stderr).splitlines()[-40:]))
+        (home / "demo_stdout.txt").write_text(proc.stdout)
+        (home / "demo_stderr.txt").write_text(proc.stderr)
+        # Which installation ran it (the other worker's wheel did not): tests/e2e/test_wheel.py.
+        (root / "wheel.json").write_text(json.dumps({"site_packages": str(installed_wheel.site_packages),
+                                                     "files_at_install": sorted(installed_wheel.files_at_install)}))
+        (root / ".built").touch()
     return home
 
 

@@ -43,7 +43,7 @@ class InstalledWheel:
     files_at_install: frozenset[str]    # our packages' files (bytecode caches aside), as installed
 
     def package_files(self) -> frozenset[str]:
-        return _package_files(self.site_packages)
+        return package_files(self.site_packages)
 
     @property
     def bin(self) -> Path:
@@ -76,7 +76,7 @@ def _write_dbt_script(bin_dir: Path, python: Path) -> None:
 PACKAGES = ("orchestration", "sources", "quality", "ingest", "monitoring", "demo")   # pyproject's packages
 
 
-def _package_files(site_packages: Path) -> frozenset[str]:
+def package_files(site_packages: Path) -> frozenset[str]:
     return frozenset(p.relative_to(site_packages).as_posix() for package in PACKAGES
                      for p in (site_packages / package).rglob("*") if "__pycache__" not in p.parts)
 
@@ -92,4 +92,4 @@ def install_wheel(work: Path) -> InstalledWheel:
                                         check=True, capture_output=True, text=True).stdout.strip())
     (site_packages / "itp_test_dependencies.pth").write_text(sysconfig.get_paths()["purelib"] + "\n")
     _write_dbt_script(venv / "bin", python)
-    return InstalledWheel(wheel, venv, site_packages, _package_files(site_packages))
+    return InstalledWheel(wheel, venv, site_packages, package_files(site_packages))
