@@ -20,6 +20,18 @@ os.environ.setdefault("GX_ANALYTICS_ENABLED", "false")
 REPO = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 
+# One dbt state folder per xdist worker, as two installations have: the fixed link to a load's
+# candidate (orchestration.dbt_link) admits one dbt build at a time per folder, so a shared
+# folder made one worker wait while the other's dbt ran. Each worker pays one parse instead.
+# Set before any test module imports orchestration (it reads the setting at import).
+if os.environ.get("PYTEST_XDIST_WORKER") and "ITP_DBT_STATE_DIR" not in os.environ:
+    import hashlib
+    import platformdirs
+    checkout = hashlib.sha256(str(REPO).encode()).hexdigest()[:12]
+    os.environ["ITP_DBT_STATE_DIR"] = str(
+        Path(platformdirs.user_cache_dir("itp-warehouse", appauthor=False))
+        / f"dbt-tests-{checkout}-{os.environ['PYTEST_XDIST_WORKER']}")
+
 # `make test` runs two workers, one test file at a time each (pytest-xdist, --dist loadfile),
 # handing out files in collection order. The files that take a minute or more (several real
 # loads each; measured with --durations) go first, so the last file handed out is a short one
