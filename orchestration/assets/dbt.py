@@ -16,6 +16,7 @@ import os
 import shutil
 import subprocess
 import sys
+from contextlib import contextmanager
 from functools import cache, cached_property
 from importlib.metadata import version as installed_version
 from pathlib import Path
@@ -184,13 +185,12 @@ def warehouse_dbt_models() -> dg.AssetsDefinition:
         if full_refresh:
             context.log.info("The dbt project differs from the one that built the published warehouse "
                              "(or there is none): incremental models are rebuilt whole (--full-refresh).")
-        os.environ["ITP_DUCKDB_MEMORY_LIMIT"] = warehouse.duckdb_memory_limit
         artifacts = warehouse.warehouse_home.dbt_artifacts(load_id)
-        with linked_candidate(DBT_TARGET_DIR, candidate) as link:
-            os.environ["ITP_WAREHOUSE_PATH"] = str(link)
-            # dagster-dbt copies the saved parse into the invocation's folder from
-            # DBT_TARGET_PATH (else from the project's own target/, which dbt never writes).
-            os.environ["DBT_TARGET_PATH"] = str(DBT_TARGET_DIR)
+        # dagster-dbt copies the saved parse into the invocation's folder from DBT_TARGET_PATH
+        # (else from the project's own target/, which dbt never writes).
+        with linked_candidate(DBT_TARGET_DIR, candidate) as link, _environment(
+                ITP_WAREHOUSE_PATH=str(link), ITP_DUCKDB_MEMORY_LIMIT=warehouse.duckdb_memory_limit,
+                DBT_TARGET_PATH=str(DBT_TARGET_DIR)):
             # Unit tests check the models' logic on fixed inputs, not the data: they run in the
             # test suite (tests/dbt), not in every load (dbt's advice; about 4 s a load).
             args = ["build", "--exclude-resource-type", "unit_test",
@@ -226,6 +226,23 @@ def warehouse_dbt_models() -> dg.AssetsDefinition:
                              allow_retries=False)
 
     return _models
+
+
+@contextmanager
+def _environment(**values: str) -> Iterator[None]:
+    """dbt's subprocess takes its settings from this process's environment: set them for the
+    build only. Left behind, they leaked into whatever ran next in the process (a later load's
+    default memory limit; another dbt, which wrote its results into this state folder)."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 def _unchanged_seeds(context: dg.AssetExecutionContext, manifest: Mapping[str, Any],

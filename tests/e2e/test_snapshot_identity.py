@@ -9,6 +9,7 @@ hold off (ITP_MAX_DELETED_SHARE = 1: no snapshot deletes more than all of its ro
 identity alone."""
 from __future__ import annotations
 
+import os
 from datetime import date, datetime
 from pathlib import Path
 
@@ -52,10 +53,17 @@ def empty_snapshots(inbox: Path) -> None:
     assert (inbox / EMPTY_AE[0]).read_bytes() == (inbox / EMPTY_AE[1]).read_bytes()
 
 
+# What the dbt step sets for dbt's subprocess: a load run in process must leave none of it
+# behind (a leaked DBT_TARGET_PATH sent a later dbt of the same process into the state folder).
+DBT_STEP_ENVIRONMENT = ("DBT_TARGET_PATH", "ITP_WAREHOUSE_PATH", "ITP_DUCKDB_MEMORY_LIMIT")
+
+
 def load(root: Path, max_deleted_share: float = 0.2) -> str:
+    before = {name: os.environ.get(name) for name in DBT_STEP_ENVIRONMENT}
     outcome = run_load(WarehouseSettings(home=str(root / "home"), inbox=str(root / "inbox"),
                                          sites_file=str(root / "sites.yaml"), max_deleted_share=max_deleted_share))
     assert outcome.ok, outcome.messages
+    assert {name: os.environ.get(name) for name in DBT_STEP_ENVIRONMENT} == before
     return outcome.status
 
 
