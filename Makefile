@@ -29,8 +29,10 @@ install: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/itp-warehouse demo --home $(or $(HOME_DIR),demo_home)
 
-# Both cores: one test file per worker at a time (its module fixtures are built once);
-# PYTEST_WORKERS=0 runs in one process.
+# Both cores: one test file per worker at a time (its module fixtures are built once), handed
+# out in collection order, long files first (tests/conftest.py LONG_FILES); without
+# --no-loadscope-reorder xdist hands out the files with the most tests first, which left the
+# one-test files of several loads each to the end. PYTEST_WORKERS=0 runs in one process.
 PYTEST_WORKERS ?= 2
 
 # The tests' files (warehouse homes, DuckDB versions, Dagster's SQLite event log) live in
@@ -41,7 +43,7 @@ TEST_TMP ?= $(firstword $(wildcard /dev/shm) /tmp)
 
 test: $(STAMP)
 	@tmp=$$(mktemp -d $(TEST_TMP)/itp-pytest.XXXXXX) && \
-	  $(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile --basetemp $$tmp/base $(PYTEST_ARGS); \
+	  $(BIN)/python -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder --basetemp $$tmp/base $(PYTEST_ARGS); \
 	  status=$$?; rm -rf $$tmp; exit $$status
 
 bench: $(STAMP)
