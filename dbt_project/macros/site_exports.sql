@@ -21,10 +21,25 @@
         it stays in raw and is left out of every model from staging on; the loader opens a site
         query for it (quality.site_queries), which resolves when the subject appears. -#}
     select distinct subjects.site_id, subjects.subject_id
-    from {{ source('site_exports', 'subjects') }} as subjects
-    inner join ({{ current_snapshot_files('subjects') }}) as current_subject_files
-        on subjects.source_sha256 = current_subject_files.sha256
-        and subjects.site_id = current_subject_files.site_id
+    from ({{ current_rows('subjects') }}) as subjects
+{%- endmacro %}
+
+
+{% macro current_rows(domain) -%}
+    {#- The rows of `domain` that staging reads, the one definition every staging model uses:
+        rows of their site's current snapshot of the domain (current_snapshot_files) and, for
+        every domain but the subjects themselves, of a subject in the current subjects
+        snapshot (current_subject_keys: orphans stay out). -#}
+    select exported.*
+    from {{ source('site_exports', domain) }} as exported
+    inner join ({{ current_snapshot_files(domain) }}) as current_files
+        on exported.source_sha256 = current_files.sha256
+        and exported.site_id = current_files.site_id
+    {%- if domain != 'subjects' %}
+    inner join ({{ current_subject_keys() }}) as known_subjects
+        on exported.site_id = known_subjects.site_id
+        and exported.subject_id = known_subjects.subject_id
+    {%- endif %}
 {%- endmacro %}
 
 

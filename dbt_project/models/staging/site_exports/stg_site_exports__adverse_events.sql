@@ -2,20 +2,7 @@ with
 
 source as (
 
-    select * from {{ source('site_exports', 'adverse_events') }}
-
-),
-
-current_files as (
-
-    {{ current_snapshot_files('adverse_events') }}
-
-),
-
--- subjects of the site's current subjects snapshot: rows of others (orphans) stay out
-known_subjects as (
-
-    {{ current_subject_keys() }}
+    {{ current_rows('adverse_events') }}
 
 ),
 
@@ -45,12 +32,6 @@ renamed as (
         source.export_date
 
     from source
-    inner join current_files
-        on source.source_sha256 = current_files.sha256
-        and source.site_id = current_files.site_id
-    inner join known_subjects
-        on source.site_id = known_subjects.site_id
-        and source.subject_id = known_subjects.subject_id
 
 )
 

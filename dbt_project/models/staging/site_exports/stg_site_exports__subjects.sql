@@ -2,13 +2,7 @@ with
 
 source as (
 
-    select * from {{ source('site_exports', 'subjects') }}
-
-),
-
-current_files as (
-
-    {{ current_snapshot_files('subjects') }}
+    {{ current_rows('subjects') }}
 
 ),
 
@@ -34,9 +28,6 @@ renamed as (
         source.export_date
 
     from source
-    inner join current_files
-        on source.source_sha256 = current_files.sha256
-        and source.site_id = current_files.site_id
 
 )
 
