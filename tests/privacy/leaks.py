@@ -16,9 +16,11 @@ import duckdb
 
 from sources import identifiers
 
-# Digests (sha256, md5) and run ids are hex, and times carry long decimal fractions: a run of
-# their digits can look like a phone number.
-_HEX_TOKENS = re.compile(r"\b[0-9a-fA-F]{32,}\b|\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b"
+# Digests (sha256, md5), run ids and site query ids (20 hex characters, quality.query_lifecycle)
+# are hex, and times carry long decimal fractions: a run of their digits can look like a phone
+# number. (An all-digit token of 20 or more cannot be an identifier: the patterns refuse digits
+# on either side.)
+_HEX_TOKENS = re.compile(r"\b[0-9a-fA-F]{20,}\b|\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b"
                          r"|(?<=[0-9])\.[0-9]+")
 DATABASE_SUFFIXES = (".duckdb", ".db", ".wal", ".db-wal", ".db-shm", ".db-journal")
 _CANDIDATE_SQL = r"[0-9]{11}|[0-9][ -]?[0-9]{3}[ -]?[0-9]{4}[ -]?[0-9]{4}|@"
