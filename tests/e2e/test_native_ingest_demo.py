@@ -8,12 +8,12 @@ from __future__ import annotations
 import duckdb
 import pytest
 
+from sources.domains import DOMAINS
 from tests.conftest import cli
 
 SCHEMAS = ("raw", "quality", "reference", "intermediate", "marts", "adam")
 # Stored in the order the load wrote them (file order, then line order): compared in that order.
-STORED_ORDER = {("raw", t) for t in ("subjects", "dosing", "labs", "bleeding", "conmeds", "adverse_events",
-                                     "disposition")} | {("quality", "quarantine")}
+STORED_ORDER = {("raw", domain) for domain in DOMAINS} | {("quality", "quarantine")}
 
 
 @pytest.fixture(scope="module")
