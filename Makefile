@@ -4,6 +4,7 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+PACKAGES := orchestration sources quality ingest monitoring demo bench
 export DO_NOT_TRACK := 1
 export DAGSTER_DISABLE_TELEMETRY := 1
 export GX_ANALYTICS_ENABLED := false
@@ -18,10 +19,15 @@ $(BIN)/python:
 # pip's own CPU on a fresh clone (docs/decisions.md, "uv installs the pins"); where uv cannot
 # (no PyPI, only a local mirror pip is configured for), pip does it. -qq / -q: errors only (pip's
 # warnings about the machine's index settings made `make demo` print ~220 lines).
+# --compile-bytecode, and compileall for the project's own packages: uv (unlike pip) writes no
+# .pyc, and where PYTHONDONTWRITEBYTECODE is set (this machine sets it) no process ever does, so
+# every load, dbt run and test process compiled Dagster, dbt and pandas again: about 3 s a
+# process (docs/decisions.md, "Bytecode compiled once, at install").
 $(STAMP): pyproject.toml constraints.txt | $(BIN)/python
 	$(BIN)/pip install -qq -c constraints.txt uv \
-	  && $(BIN)/uv pip install -q --python $(BIN)/python -c constraints.txt -e '.[test]' \
+	  && $(BIN)/uv pip install -q --compile-bytecode --python $(BIN)/python -c constraints.txt -e '.[test]' \
 	  || $(BIN)/pip install -qq -c constraints.txt -e '.[test]'
+	$(BIN)/python -m compileall -q -j 0 $(PACKAGES) > /dev/null
 	touch $(STAMP)
 
 install: $(STAMP)
