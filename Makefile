@@ -19,15 +19,17 @@ $(BIN)/python:
 # pip's own CPU on a fresh clone (docs/decisions.md, "uv installs the pins"); where uv cannot
 # (no PyPI, only a local mirror pip is configured for), pip does it. -qq / -q: errors only (pip's
 # warnings about the machine's index settings made `make demo` print ~220 lines).
-# --compile-bytecode, and compileall for the project's own packages: uv (unlike pip) writes no
-# .pyc, and where PYTHONDONTWRITEBYTECODE is set (this machine sets it) no process ever does, so
-# every load, dbt run and test process compiled Dagster, dbt and pandas again: about 3 s a
-# process (docs/decisions.md, "Bytecode compiled once, at install").
-$(STAMP): pyproject.toml constraints.txt | $(BIN)/python
+# compileall of the venv's packages and the project's: uv (unlike pip) writes no .pyc, and where
+# PYTHONDONTWRITEBYTECODE is set (this machine sets it) no process ever does, so every load, dbt
+# run and test process compiled Dagster, dbt and pandas again: about 3 s a process
+# (docs/decisions.md, "Bytecode compiled once, at install"). Not uv's --compile-bytecode: it
+# compiles only what it installs, never a venv that is already there.
+$(STAMP): pyproject.toml constraints.txt Makefile | $(BIN)/python
 	$(BIN)/pip install -qq -c constraints.txt uv \
-	  && $(BIN)/uv pip install -q --compile-bytecode --python $(BIN)/python -c constraints.txt -e '.[test]' \
+	  && $(BIN)/uv pip install -q --python $(BIN)/python -c constraints.txt -e '.[test]' \
 	  || $(BIN)/pip install -qq -c constraints.txt -e '.[test]'
-	$(BIN)/python -m compileall -q -j 0 $(PACKAGES) > /dev/null
+	$(BIN)/python -m compileall -q -j 0 $$($(BIN)/python -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])') \
+	  $(PACKAGES) > /dev/null
 	touch $(STAMP)
 
 install: $(STAMP)
