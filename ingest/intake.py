@@ -195,6 +195,18 @@ def _read_plan(ordered: list[tuple[InboxFile, ExportName | FileRefused]], known:
     return plan
 
 
+def read_ahead_workers(sizes: list[int], plan: list, cores: int) -> int:
+    """Worker processes for the files of `plan` (those not read natively), given the sizes of
+    every file the load reads. The whole load's bytes count, the native ones included: while
+    the loader reads the plain CSVs with DuckDB, workers read the other files (xlsx) on the
+    other core. Counting only the workers' files left a 10,000-subject load's 20 MB of lab
+    workbooks to the loader, one after the other (docs/decisions.md, "Workbooks read beside
+    the native CSVs")."""
+    if not plan or cores < 2 or sum(sizes) < prefetch.PARALLEL_MIN_BYTES:
+        return 0
+    return cores
+
+
 def ingest_inbox(conn: duckdb.DuckDBPyConnection, inbox: Path, registry: SiteRegistry,
                  load_id: str, loaded_at: datetime, workers: int | None = None, *,
                  max_deleted_share: float = 0.2, limits: ReadLimits | None = None,
@@ -204,7 +216,7 @@ def ingest_inbox(conn: duckdb.DuckDBPyConnection, inbox: Path, registry: SiteReg
     `native`: plain CSV files are read by DuckDB (ingest.native_intake; the same outcome as the
     Python reader's, which reads every other file); False reads every file the Python way.
     `workers` processes read the other files ahead (ingest.prefetch); None: as many as there
-    are cores (up to 4) when those files are large enough to repay starting them, else none.
+    are cores (up to 4) when the load's new files are large enough to repay starting them, else none.
     `max_deleted_share`: a new snapshot deleting more of the current one is held;
     `limits`: the bounds of reading one file (sources.bounds);
     `progress(bytes done, bytes in all)`: called before the first new file and after each."""
@@ -212,10 +224,10 @@ def ingest_inbox(conn: duckdb.DuckDBPyConnection, inbox: Path, registry: SiteReg
     reopened = manifest.reopen_stale_duplicates(conn, {(f.rel_path, f.sha256) for f in files})
     known = manifest.known_files(conn)
     ordered = _order(files, registry, loaded_at.date())
-    plan = [p for p in _read_plan(ordered, known, registry) if not (native and native_intake.may_read(p[1]))]
+    to_read = _read_plan(ordered, known, registry)
+    plan = [p for p in to_read if not (native and native_intake.may_read(p[1]))]
     if workers is None:
-        big = sum(f.size for f, _, _ in plan) >= prefetch.PARALLEL_MIN_BYTES
-        workers = prefetch.default_workers() if big and prefetch.default_workers() > 1 else 0
+        workers = read_ahead_workers([f.size for f, _, _ in to_read], plan, prefetch.default_workers())
     ahead = prefetch.Prefetcher(plan, workers, limits)
     recorded = None if progress is None else _bytes_progress(
         progress, [f for f, _ in ordered if not known.seen(f.rel_path, f.sha256)])

@@ -111,3 +111,13 @@ def test_the_read_ahead_window_is_counted_in_bytes_not_files():
     assert not prefetch.window_has_room([big] * 10, big, min_files=3)               # bytes full
     assert prefetch.window_has_room([prefetch.WINDOW_BYTES] * 2, big, min_files=3)  # one per worker + 1
     assert not prefetch.window_has_room([1] * prefetch.WINDOW_FILES, 1, min_files=3)
+
+
+def test_workbooks_are_read_ahead_when_the_load_is_large_even_if_its_csvs_are_read_natively():
+    big, small = prefetch.PARALLEL_MIN_BYTES, 1 << 20
+    workbooks = [("a workbook",)]
+    # 40 MB of plain CSVs (read natively) and 2 MB of workbooks: the workbooks go to workers
+    assert intake.read_ahead_workers([big, small * 2], workbooks, cores=2) == 2
+    assert intake.read_ahead_workers([small, small], workbooks, cores=2) == 0   # a small load
+    assert intake.read_ahead_workers([big, small], [], cores=2) == 0            # nothing to read ahead
+    assert intake.read_ahead_workers([big, small], workbooks, cores=1) == 0     # one core
