@@ -7,7 +7,9 @@ others: whole-file problems are recorded as `refused` and the loop goes on.
 """
 from __future__ import annotations
 
+import functools
 import logging
+import tempfile
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -150,6 +152,9 @@ def _load_file(conn, f: InboxFile, name: ExportName, registry: SiteRegistry, out
         out.dropped_columns = read_ahead.dropped_columns
         chunks = read_ahead.chunks
         cut_short = read_ahead.cut_short
+        if read_ahead.rows_file is not None:   # read natively by the worker: its stored rows
+            native_intake.insert_rows_file(conn, name.domain, read_ahead.rows_file,
+                                           sum(chunk.stored for chunk in chunks))
     for chunk in chunks:
         _insert_rows(conn, name.domain, chunk.accepted)
         quarantine.write_errors(conn, file_name=f.rel_path, sha256=f.sha256, domain=name.domain,
@@ -162,7 +167,8 @@ def _load_file(conn, f: InboxFile, name: ExportName, registry: SiteRegistry, out
         moved = quarantine.move_to_quarantine(conn, name.domain, dup_keys, load_id)
         out.rows_accepted -= moved
         out.rows_quarantined += moved
-    return (reader.cut_short if reader is not None else cut_short), natively is not None
+    read_by_duckdb = natively is not None or (read_ahead is not None and read_ahead.rows_file is not None)
+    return (reader.cut_short if reader is not None else cut_short), read_by_duckdb
 
 
 def _hold_at_arrival(conn, name: ExportName, out: ManifestEntry, cut_short: str | None,
@@ -195,14 +201,14 @@ def _read_plan(ordered: list[tuple[InboxFile, ExportName | FileRefused]], known:
     return plan
 
 
-def read_ahead_workers(sizes: list[int], plan: list, cores: int) -> int:
-    """Worker processes for the files of `plan` (those not read natively), given the sizes of
-    every file the load reads. The whole load's bytes count, the native ones included: while
-    the loader reads the plain CSVs with DuckDB, workers read the other files (xlsx) on the
-    other core. Counting only the workers' files left a 10,000-subject load's 20 MB of lab
-    workbooks to the loader, one after the other (docs/decisions.md, "Workbooks read beside
-    the native CSVs")."""
-    if not plan or cores < 2 or sum(sizes) < prefetch.PARALLEL_MIN_BYTES:
+def read_ahead_workers(sizes: list[int], cores: int) -> int:
+    """Worker processes to read a load's files ahead, given the sizes of the files it reads:
+    as many as there are cores (up to 4) when there are 2+ and the files are large enough to
+    repay starting them. Workers read every kind of file, the plain CSVs natively, each in its
+    own DuckDB (docs/decisions.md, "Native CSVs read ahead in workers"); counting only the
+    files that were not native left a 10,000-subject load's CSVs and workbooks to the loader's
+    one core."""
+    if cores < 2 or sum(sizes) < prefetch.PARALLEL_MIN_BYTES:
         return 0
     return cores
 
@@ -215,8 +221,8 @@ def ingest_inbox(conn: duckdb.DuckDBPyConnection, inbox: Path, registry: SiteReg
 
     `native`: plain CSV files are read by DuckDB (ingest.native_intake; the same outcome as the
     Python reader's, which reads every other file); False reads every file the Python way.
-    `workers` processes read the other files ahead (ingest.prefetch); None: as many as there
-    are cores (up to 4) when the load's new files are large enough to repay starting them, else none.
+    `workers` processes read the next files ahead (ingest.prefetch; the plain CSVs natively
+    too, in their own DuckDB); None: `read_ahead_workers`.
     `max_deleted_share`: a new snapshot deleting more of the current one is held;
     `limits`: the bounds of reading one file (sources.bounds);
     `progress(bytes done, bytes in all)`: called before the first new file and after each."""
@@ -224,18 +230,21 @@ def ingest_inbox(conn: duckdb.DuckDBPyConnection, inbox: Path, registry: SiteReg
     reopened = manifest.reopen_stale_duplicates(conn, {(f.rel_path, f.sha256) for f in files})
     known = manifest.known_files(conn)
     ordered = _order(files, registry, loaded_at.date())
-    to_read = _read_plan(ordered, known, registry)
-    plan = [p for p in to_read if not (native and native_intake.may_read(p[1]))]
+    plan = _read_plan(ordered, known, registry)
     if workers is None:
-        workers = read_ahead_workers([f.size for f, _, _ in to_read], plan, prefetch.default_workers())
-    ahead = prefetch.Prefetcher(plan, workers, limits)
+        workers = read_ahead_workers([f.size for f, _, _ in plan], prefetch.default_workers())
     recorded = None if progress is None else _bytes_progress(
         progress, [f for f, _ in ordered if not known.seen(f.rel_path, f.sha256)])
-    try:
-        return _ingest(conn, ordered, unreadable, known, registry, load_id, loaded_at, ahead,
-                       max_deleted_share, limits, reopened, recorded, native)
-    finally:
-        ahead.close()
+    # With workers, they read the plain CSVs natively too, each in its own DuckDB, and hand the
+    # rows over as Parquet files in `scratch` (native_intake.read_ahead); without, the loader does.
+    with tempfile.TemporaryDirectory(prefix="itp-read-ahead-") as scratch:
+        reader = functools.partial(native_intake.read_ahead, scratch=scratch) if native else prefetch.read_whole
+        ahead = prefetch.Prefetcher(plan, workers, limits, reader=reader)
+        try:
+            return _ingest(conn, ordered, unreadable, known, registry, load_id, loaded_at, ahead,
+                           max_deleted_share, limits, reopened, recorded, native)
+        finally:
+            ahead.close()
 
 
 def _bytes_progress(report: Callable[[int, int], None], new_files: list[InboxFile]) -> Callable[[str], None]:

@@ -12,6 +12,8 @@ The caller owns the transaction, as for any file (`ingest.intake._load_file`).
 """
 from __future__ import annotations
 
+import os
+import tempfile
 from collections.abc import Iterator
 from bisect import bisect_left
 from dataclasses import dataclass, field
@@ -20,10 +22,12 @@ import duckdb
 import pandas as pd
 
 from quality import schemas
-from ingest.prefetch import CheckedChunk
+from ingest import prefetch
+from ingest.prefetch import CheckedChunk, FileRead
 from sources import native_csv
 from sources.bounds import ReadLimits
-from sources.model import ExportName, InboxFile, RowError
+from sources.domains import DOMAINS
+from sources.model import ExportName, FileRefused, InboxFile, RowError
 from sources.registry import SiteConfig
 
 
@@ -98,3 +102,46 @@ def read_native(conn: duckdb.DuckDBPyConnection, file: InboxFile, name: ExportNa
                                         rows_read, stored=stored)])
     finally:
         staged.close()
+
+
+def read_ahead(file: InboxFile, name: ExportName, site: SiteConfig, limits: ReadLimits | None = None, *,
+               scratch: str) -> FileRead:
+    """Worker entry point of the native path (`prefetch.Prefetcher`'s reader): a plain CSV is
+    read, checked and stored by `read_native` in the worker's own in-memory DuckDB, and its
+    stored rows are handed to the loader as a Parquet file in `scratch` (`FileRead.rows_file`),
+    with the row errors and counts; any other file is read the Python way (`read_whole`).
+
+    Why: the native path's Python half (each distinct cell's parser, the pandera checks of the
+    clean rows) kept the loader's core busy while the other core idled once the workbooks were
+    read. The rows and errors are those `read_native` gives in the loader (the same code);
+    Parquet keeps raw.<domain>'s types exactly (text, whole numbers, doubles, dates, booleans)."""
+    if not may_read(name):
+        return prefetch.read_whole(file, name, site, limits)
+    try:
+        with duckdb.connect(":memory:", config={"threads": 1}) as conn:
+            conn.execute("CREATE SCHEMA raw")
+            conn.execute(DOMAINS[name.domain].ddl())
+            natively = read_native(conn, file, name, site, limits)
+            if natively is None:
+                return prefetch.read_whole(file, name, site, limits)
+            fd, rows_file = tempfile.mkstemp(prefix="native-rows-", suffix=".parquet", dir=scratch)
+            os.close(fd)
+            target = rows_file.replace("'", "''")
+            conn.execute(f"COPY (SELECT * FROM raw.{name.domain} ORDER BY source_row) TO '{target}' (FORMAT parquet)")
+            return FileRead(dropped_columns=natively.dropped_columns, chunks=natively.chunks, rows_file=rows_file)
+    except FileRefused as refused:
+        return FileRead(refused=refused)
+    except Exception as exc:  # noqa: BLE001 - the text may quote a cell: only the type travels
+        return FileRead(failure=type(exc).__name__)
+
+
+def insert_rows_file(conn: duckdb.DuckDBPyConnection, domain: str, rows_file: str, expected: int) -> None:
+    """Store the rows a worker read natively (`read_ahead`), in file order, and remove the file."""
+    columns = ", ".join(DOMAINS[domain].raw_columns())
+    try:
+        stored = int(conn.execute(f"INSERT INTO raw.{domain} ({columns}) SELECT {columns} FROM read_parquet(?) "
+                                  "ORDER BY source_row", [rows_file]).fetchone()[0])
+    finally:
+        os.unlink(rows_file)
+    if stored != expected:   # cannot happen: the file holds what the worker stored
+        raise RuntimeError(f"{stored} rows in the worker's file, {expected} stored by the worker")

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -55,6 +55,10 @@ class FileRead:
     refused: FileRefused | None = None   # why the file was refused (reason and code)
     failure: str | None = None   # the exception type of an unexpected error (never its text)
     cut_short: str | None = None   # ExportReader.cut_short: why the file looks cut short
+    # Read by DuckDB in the worker (ingest.native_intake.read_ahead): the rows it stored, in a
+    # Parquet file of raw.<domain>'s columns for the loader to insert as they are; the chunks
+    # then hold only the row errors and counts.
+    rows_file: str | None = None
 
 
 class ReadFailed(Exception):
@@ -99,11 +103,14 @@ class Prefetcher:
     """Files of a load read ahead in worker processes, in the loader's order.
 
     `plan` is every file the loader is going to read, in order; `take(file)` returns the
-    file's FileRead when it was read ahead, or None when the loader must read it itself."""
+    file's FileRead when it was read ahead, or None when the loader must read it itself.
+    `reader(file, name, site, limits)` reads one file in a worker (a module-level function, so
+    that it pickles): `read_whole`, or the native path's `native_intake.read_ahead`."""
 
     def __init__(self, plan: list[tuple[InboxFile, ExportName, SiteConfig]], workers: int,
-                 limits: ReadLimits | None = None):
+                 limits: ReadLimits | None = None, reader: Callable[..., FileRead] = read_whole):
         self._limits = limits
+        self._reader = reader
         self._plan = [p for p in plan if p[0].size <= PREFETCH_MAX_BYTES.get(p[1].ext, 0)]
         self._next = 0
         # inbox path -> (its read, its size). Not the sha256: two sites may send the same bytes
@@ -123,7 +130,7 @@ class Prefetcher:
                                    self._min_ahead)):
             file, name, site = self._plan[self._next]
             self._next += 1
-            self._futures[file.rel_path] = (self._pool.submit(read_whole, file, name, site, self._limits), file.size)
+            self._futures[file.rel_path] = (self._pool.submit(self._reader, file, name, site, self._limits), file.size)
 
     def take(self, file: InboxFile) -> FileRead | None:
         ahead = self._futures.pop(file.rel_path, None)
