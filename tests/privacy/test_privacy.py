@@ -107,6 +107,9 @@ def test_the_pattern_search_finds_identifiers_where_they_are(loads):
     assert found == {"resident ID number", "mobile phone number"}
     assert identifiers_in("mail li@hospital.cn or 13912345678") == ["e-mail address: li@hospital.cn",
                                                                     "mobile phone number: 13912345678"]
+    # an image's base64 payload is not text; the same number beside it still is
+    assert identifiers_in('<img src="data:image/png;base64,iVBORw0KGgox17985222232q+/A==" alt="13912345678">') == [
+        "mobile phone number: 13912345678"]
 
 
 def test_no_identifier_pattern_in_any_stored_text_under_home(loads):
