@@ -4,6 +4,7 @@ are stored exactly as files the loader reads itself: the demo cohort (gb18030, x
 ways into two real DuckDB files, gives the same tables."""
 from __future__ import annotations
 
+import tempfile
 from datetime import datetime
 from pathlib import Path
 
@@ -54,11 +55,15 @@ def contents(db: Path) -> dict[str, list[tuple]]:
     return out
 
 
-def test_files_read_by_workers_are_stored_as_files_read_by_the_loader(cohort, tmp_path):
+def test_files_read_by_workers_are_stored_as_files_read_by_the_loader(cohort, tmp_path, monkeypatch):
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))   # where the workers' Parquet files go
     by_loader = ingest(cohort, tmp_path / "alone.duckdb", workers=0)
     by_workers = ingest(cohort, tmp_path / "workers.duckdb", workers=2)
     # the plain CSVs were read by DuckDB both times: by the loader, then in the workers
     assert sorted(by_workers.read_natively) == sorted(by_loader.read_natively) != []
+    assert list(scratch.iterdir()) == []   # the workers' rows files and their folder are gone
     alone, parallel = contents(tmp_path / "alone.duckdb"), contents(tmp_path / "workers.duckdb")
     assert {t: len(rows) for t, rows in parallel.items()} == {t: len(rows) for t, rows in alone.items()}
     for table in alone:
