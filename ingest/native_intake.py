@@ -27,7 +27,7 @@ from ingest.prefetch import CheckedChunk, FileRead
 from sources import native_csv
 from sources.bounds import ReadLimits
 from sources.domains import DOMAINS
-from sources.model import ExportName, FileRefused, InboxFile, RowError
+from sources.model import ExportName, InboxFile, RowError
 from sources.registry import SiteConfig
 
 
@@ -117,22 +117,24 @@ def read_ahead(file: InboxFile, name: ExportName, site: SiteConfig, limits: Read
     Parquet keeps raw.<domain>'s types exactly (text, whole numbers, doubles, dates, booleans)."""
     if not may_read(name):
         return prefetch.read_whole(file, name, site, limits)
-    try:
-        with duckdb.connect(":memory:", config={"threads": 1}) as conn:
-            conn.execute("CREATE SCHEMA raw")
-            conn.execute(DOMAINS[name.domain].ddl())
-            natively = read_native(conn, file, name, site, limits)
-            if natively is None:
-                return prefetch.read_whole(file, name, site, limits)
+    return prefetch.guarded(lambda: _read_natively(file, name, site, limits, scratch))
+
+
+def _read_natively(file: InboxFile, name: ExportName, site: SiteConfig, limits: ReadLimits | None,
+                   scratch: str) -> FileRead:
+    """`read_native` in an in-memory DuckDB, its stored rows written to a Parquet file in the
+    order they were stored (file order); a file that is not plain is read the Python way."""
+    with duckdb.connect(":memory:", config={"threads": 1}) as conn:
+        conn.execute("CREATE SCHEMA raw")
+        conn.execute(DOMAINS[name.domain].ddl())
+        natively = read_native(conn, file, name, site, limits)
+        if natively is not None:
             fd, rows_file = tempfile.mkstemp(prefix="native-rows-", suffix=".parquet", dir=scratch)
             os.close(fd)
             target = rows_file.replace("'", "''")
-            conn.execute(f"COPY (SELECT * FROM raw.{name.domain} ORDER BY source_row) TO '{target}' (FORMAT parquet)")
+            conn.execute(f"COPY raw.{name.domain} TO '{target}' (FORMAT parquet)")
             return FileRead(dropped_columns=natively.dropped_columns, chunks=natively.chunks, rows_file=rows_file)
-    except FileRefused as refused:
-        return FileRead(refused=refused)
-    except Exception as exc:  # noqa: BLE001 - the text may quote a cell: only the type travels
-        return FileRead(failure=type(exc).__name__)
+    return prefetch.read_whole(file, name, site, limits)
 
 
 def insert_rows_file(conn: duckdb.DuckDBPyConnection, domain: str, rows_file: str, expected: int) -> None:

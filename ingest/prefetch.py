@@ -76,16 +76,24 @@ def checked_chunks(reader, name: ExportName) -> Iterator[CheckedChunk]:
         yield CheckedChunk(accepted, list(chunk.errors) + failures, chunk.rows_read)
 
 
-def read_whole(file: InboxFile, name: ExportName, site: SiteConfig, limits: ReadLimits | None = None) -> FileRead:
-    """Worker entry point: the whole file read and checked, or the reason it was not."""
+def guarded(read: Callable[[], FileRead]) -> FileRead:
+    """What a worker returns for one file: `read()`, or the reason it was refused, or the type of
+    the error it met (every worker entry point reads through this)."""
     try:
-        reader = open_export(file, name, site, limits=limits)
-        chunks = list(checked_chunks(reader, name))
-        return FileRead(dropped_columns=list(reader.dropped_columns), chunks=chunks, cut_short=reader.cut_short)
+        return read()
     except FileRefused as refused:
         return FileRead(refused=refused)
     except Exception as exc:  # noqa: BLE001 - the text may quote a cell: only the type travels
         return FileRead(failure=type(exc).__name__)
+
+
+def read_whole(file: InboxFile, name: ExportName, site: SiteConfig, limits: ReadLimits | None = None) -> FileRead:
+    """Worker entry point: the whole file read and checked, or the reason it was not."""
+    def read() -> FileRead:
+        reader = open_export(file, name, site, limits=limits)
+        chunks = list(checked_chunks(reader, name))
+        return FileRead(dropped_columns=list(reader.dropped_columns), chunks=chunks, cut_short=reader.cut_short)
+    return guarded(read)
 
 
 def window_has_room(in_flight: list[int], size: int, min_files: int) -> bool:
