@@ -125,10 +125,10 @@ def _tables(conn: duckdb.DuckDBPyConnection) -> dict[str, list]:
     return out
 
 
-def _load(inbox: Path, site: SiteConfig, native: bool) -> dict[str, list]:
+def _load(inbox: Path, site: SiteConfig, native: bool, workers: int = 0) -> dict[str, list]:
     conn = duckdb.connect()
     intake.prepare_warehouse(conn)
-    intake.ingest_inbox(conn, inbox, SiteRegistry({SITE: site}), "L1", datetime(2021, 4, 2), workers=0,
+    intake.ingest_inbox(conn, inbox, SiteRegistry({SITE: site}), "L1", datetime(2021, 4, 2), workers=workers,
                         native=native)
     try:
         return _tables(conn)
@@ -183,6 +183,8 @@ def test_a_plain_file_with_bad_cells_goes_native_and_agrees(tmp_path):
     assert _went_native(tmp_path, site)
     native, python = _load(tmp_path, site, native=True), _load(tmp_path, site, native=False)
     assert native == python
+    # read natively by a worker (its own DuckDB, rows handed back as Parquet): the same again
+    assert _load(tmp_path, site, native=True, workers=1) == python
     assert len(python["labs"]) == 1 and {r[2] for r in python["quarantine"]} == {2, 4, 5, 6, 7, 8, 9, 10, 12}
 
 
