@@ -1,13 +1,15 @@
-"""marts.fct_lab_result is incremental by site: a nightly delta of one site re-derives that
-site's lab rows only, and the result equals a full rebuild of the same warehouse. Two real
-loads (the CLI: Dagster, intake, dbt) of a generated cohort, then a real `dbt build
---full-refresh` on a copy of the published file."""
+"""The models incremental by site (macro sites_to_derive: fct_lab_result, ADLB's rows, the
+baselines, the classified platelet samples and days, patient_month): a nightly delta of one
+site re-derives that site's rows only, and the result equals a full rebuild of the same
+warehouse. Two real loads (the CLI: Dagster, intake, dbt) of a generated cohort, then a real
+`dbt build --full-refresh` on a copy of the published file."""
 from __future__ import annotations
 
 import json
 import os
 import shutil
 import stat
+from dataclasses import dataclass
 
 import duckdb
 
@@ -19,6 +21,26 @@ MARK = "kept-by-test"     # written into one untouched site's rows between the t
 COMPARED_MARTS = ("patient_month", "endpoint_initial_response", "endpoint_summary", "safety_signal")
 
 
+@dataclass(frozen=True)
+class Marked:
+    """A site-incremental table and a column no test or later model reads, marked between the
+    two loads in the untouched site's and the delta site's rows: a re-derived row loses it."""
+    table: str
+    site: str
+    column: str
+    mark: object
+
+
+MARKED = (
+    Marked("marts.fct_lab_result", "site_id", "original_value", MARK),
+    Marked("intermediate.int_lab_results_analysed", "SITEID", "AVALC", MARK),
+    Marked("intermediate.int_lab_baselines_selected", "site_id", "baseline_ref_high", -999),
+    Marked("intermediate.int_platelet_samples_classified", "site_id", "max_who_grade_nearby", -999),
+    Marked("intermediate.int_platelet_days_classified", "site_id", "n_samples", -999),
+    Marked("marts.patient_month", "site_id", "last_study_day", -999),
+)
+
+
 def _writable(path):
     os.chmod(path, os.stat(path).st_mode | stat.S_IWUSR)
 
@@ -28,11 +50,21 @@ def _lab_keys(conn) -> dict[str, str]:
 
 
 def _differences(conn, table: str, mask_site: str) -> int:
-    """Rows of `table` in one file and not the other (both ways), the mark undone."""
-    select = (f"SELECT * REPLACE (CASE WHEN site_id = '{mask_site}' THEN NULL ELSE original_value END AS original_value)"
-              if table == "fct_lab_result" else "SELECT *")
-    a, b = f"{select} FROM marts.{table}", f"{select} FROM rebuilt.marts.{table}"
+    """Rows of `table` (schema.name) in one file and not the other (both ways), the mark of
+    `mask_site` undone (its column nulled in both)."""
+    marked = next((m for m in MARKED if m.table == table), None)
+    select = (f"SELECT * REPLACE (CASE WHEN {marked.site} = '{mask_site}' THEN NULL ELSE {marked.column} END "
+              f"AS {marked.column})" if marked else "SELECT *")
+    a, b = f"{select} FROM {table}", f"{select} FROM rebuilt.{table}"
     return conn.execute(f"SELECT count(*) FROM (({a} EXCEPT ALL {b}) UNION ALL ({b} EXCEPT ALL {a}))").fetchone()[0]
+
+
+def _marks(conn, marked: Marked, sites: list[str]) -> dict[str, int]:
+    """Marked rows per site of `sites` (0 for a site whose rows carry no mark)."""
+    counts = dict(conn.execute(
+        f"SELECT {marked.site}, count(*) FILTER ({marked.column} = ?) FROM {marked.table} "
+        f"WHERE {marked.site} IN (SELECT unnest(?)) GROUP BY {marked.site}", [marked.mark, sites]).fetchall())
+    return {site: counts.get(site, 0) for site in sites}
 
 
 def _dbt_nodes(artifacts) -> set[str]:
@@ -60,12 +92,13 @@ def test_a_one_site_delta_rebuilds_that_site_only_and_equals_a_full_rebuild(tmp_
 
     # Mark an untouched site's rows in the published warehouse: a re-derived row loses the mark.
     _writable(published)
+    sites = [untouched, cohort.delta_site]
     with duckdb.connect(str(published)) as conn:
-        marked = conn.execute("UPDATE marts.fct_lab_result SET original_value = ? WHERE site_id IN (?, ?)",
-                              [MARK, untouched, cohort.delta_site]).fetchone()[0]
-        marked_adlb = conn.execute("UPDATE intermediate.int_lab_results_analysed SET AVALC = ? WHERE SITEID IN (?, ?)",
-                                   [MARK, untouched, cohort.delta_site]).fetchone()[0]
-    assert marked > 0 and marked_adlb == marked
+        for m in MARKED:
+            conn.execute(f"UPDATE {m.table} SET {m.column} = ? WHERE {m.site} IN (?, ?)", [m.mark, *sites])
+        marked = {m.table: _marks(conn, m, sites) for m in MARKED}
+    assert all(n > 0 for counts in marked.values() for n in counts.values()), marked
+    assert marked["intermediate.int_lab_results_analysed"] == marked["marts.fct_lab_result"]
 
     bench_cohort.place(cohort, cohort.delta, home / "inbox")
     second = cli(*load, check=True)
@@ -83,21 +116,17 @@ def test_a_one_site_delta_rebuilds_that_site_only_and_equals_a_full_rebuild(tmp_
     with duckdb.connect(str(published), read_only=True) as conn:
         assert conn.execute("SELECT max(cutoff_date) FROM quality.load_log").fetchone()[0] > cutoff_before
         keys_after = _lab_keys(conn)
-        marks = dict(conn.execute("SELECT site_id, count(*) FILTER (original_value = ?) FROM marts.fct_lab_result "
-                                  "WHERE site_id IN (?, ?) GROUP BY site_id",
-                                  [MARK, untouched, cohort.delta_site]).fetchall())
+        marks_after = {m.table: _marks(conn, m, sites) for m in MARKED}
         adlb_marks = dict(conn.execute("SELECT SITEID, count(*) FILTER (AVALC = ?) FROM adam.adlb "
-                                       "WHERE SITEID IN (?, ?) GROUP BY SITEID",
-                                       [MARK, untouched, cohort.delta_site]).fetchall())
+                                       "WHERE SITEID IN (?, ?) GROUP BY SITEID", [MARK, *sites]).fetchall())
     # The delta site's key changed and its rows were derived again (the mark is gone); every
     # other site kept its key and its rows, although the load's cutoff moved forward.
     assert keys_after[cohort.delta_site] != keys_before[cohort.delta_site]
     assert {s: k for s, k in keys_after.items() if s != cohort.delta_site} == \
         {s: k for s, k in keys_before.items() if s != cohort.delta_site}
-    assert marks[cohort.delta_site] == 0
-    assert marks[untouched] > 0
-    assert adlb_marks[cohort.delta_site] == 0       # ADLB's rows follow, incrementally too
-    assert adlb_marks[untouched] > 0
+    for m in MARKED:
+        assert marks_after[m.table] == {untouched: marked[m.table][untouched], cohort.delta_site: 0}, m.table
+    assert adlb_marks == {untouched: marked["marts.fct_lab_result"][untouched], cohort.delta_site: 0}  # adam.adlb shows them
 
     # A full rebuild of a copy of the published warehouse gives the same rows, the mark aside.
     rebuilt = tmp_path / "rebuilt" / "warehouse.duckdb"
@@ -110,8 +139,7 @@ def test_a_one_site_delta_rebuilds_that_site_only_and_equals_a_full_rebuild(tmp_
         conn.execute(f"ATTACH '{rebuilt}' AS rebuilt (READ_ONLY)")
         n_rows = conn.execute("SELECT count(*) FROM marts.fct_lab_result").fetchone()[0]
         assert n_rows == conn.execute("SELECT count(*) FROM rebuilt.marts.fct_lab_result").fetchone()[0] > 0
-        assert _differences(conn, "fct_lab_result", mask_site=untouched) == 0
-        for table in COMPARED_MARTS:
+        for table in {m.table for m in MARKED} | {f"marts.{t}" for t in COMPARED_MARTS}:
             assert _differences(conn, table, mask_site=untouched) == 0, table
         adlb = "SELECT * REPLACE (CASE WHEN SITEID = '{0}' THEN NULL ELSE AVALC END AS AVALC) FROM {1}adam.adlb"
         a, b = adlb.format(untouched, ""), adlb.format(untouched, "rebuilt.")

@@ -1,12 +1,29 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ delete_changed_sites(this) }}"
+) }}
+
 {#- Baseline value per subject and test (endpoints.md §3, used for PLT response and the
     CTCAE baseline rules): the last value in month 0 (study days -30 .. 1). Several samples on
-    the last day: the later row of the file wins. -#}
+    the last day: the later row of the file wins. Incremental by site (macro sites_to_derive):
+    a subject's baseline is chosen among its own site's rows. -#}
+
+{%- set site_list = sites_to_derive(this) %}
 
 with
 
 lab_results as (
 
     select * from {{ ref('int_lab_results_timed') }}
+    where {{ in_sites(site_list) }}
+
+),
+
+site_keys as (
+
+    select * from {{ ref('int_sites_keyed') }}
 
 ),
 
@@ -28,20 +45,23 @@ ranked as (
 final as (
 
     select
-        site_id,
-        subject_id,
-        test_code,
-        sample_date as baseline_date,
-        study_day as baseline_study_day,
-        value as baseline_value,
-        value_qualifier as baseline_value_qualifier,
-        ref_high as baseline_ref_high,
-        range_flag as baseline_range_flag,
-        source_file,
-        source_row
+        ranked.site_id,
+        ranked.subject_id,
+        ranked.test_code,
+        ranked.sample_date as baseline_date,
+        ranked.study_day as baseline_study_day,
+        ranked.value as baseline_value,
+        ranked.value_qualifier as baseline_value_qualifier,
+        ranked.ref_high as baseline_ref_high,
+        ranked.range_flag as baseline_range_flag,
+        ranked.source_file,
+        ranked.source_row,
+        site_keys.build_key
 
     from ranked
-    where recency_rank = 1
+    inner join site_keys
+        on ranked.site_id = site_keys.site_id
+    where ranked.recency_rank = 1
 
 )
 

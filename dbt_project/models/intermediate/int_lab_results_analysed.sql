@@ -2,7 +2,7 @@
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='fail',
-    pre_hook="{% if is_incremental() %}delete from {{ this }} where build_key not in (select build_key from {{ ref('int_lab_sites_keyed') }}) or STUDYID is distinct from {{ study_id() }}{% endif %}"
+    pre_hook="{{ delete_changed_sites(this) }}"
 ) }}
 
 {#- ADLB's rows (adam.md §2, BDS; adam.adlb shows them without the build key): one row per
@@ -11,29 +11,25 @@
     empty where the mart's are.
     Incremental by site like fct_lab_result (a registry has tens of millions of lab rows; a
     nightly delta derives the changed sites' rows only), every value of a row depending on
-    its own site's rows: a site is derived again when its build_key changed, and every site
-    when STUDYID changed. -#}
+    its own site's rows: a site is derived again when its build_key changed (the key holds
+    STUDYID too: a new one derives every site). -#}
 
--- depends_on: {{ ref('int_lab_sites_keyed') }}
-{%- set site_list = lab_sites_to_derive(this, "STUDYID is not distinct from " ~ study_id()) %}
+-- depends_on: {{ ref('int_sites_keyed') }}
+{%- set site_list = sites_to_derive(this) %}
 
 with
 
 lab_results as (
 
     select * from {{ ref('fct_lab_result') }}
-    {% if site_list is not none -%}
-    where site_id in ({{ site_list }})
-    {%- endif %}
+    where {{ in_sites(site_list) }}
 
 ),
 
 baselines as (
 
     select * from {{ ref('int_lab_baselines_selected') }}
-    {% if site_list is not none -%}
-    where site_id in ({{ site_list }})
-    {%- endif %}
+    where {{ in_sites(site_list) }}
 
 ),
 

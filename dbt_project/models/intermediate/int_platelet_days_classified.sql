@@ -1,13 +1,30 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ delete_changed_sites(this) }}"
+) }}
+
 {#- One response assessment per subject and sample date: several PLT samples on one day count
     as the best of them (a day is the unit of the loss rule, "more than 1 day apart"). Marks
     the days where response is lost (endpoints.md §5): the first of two consecutive
-    assessments, more than loss_min_gap_days apart, both NR. -#}
+    assessments, more than loss_min_gap_days apart, both NR. Incremental by site (macro
+    sites_to_derive), each subject's days from its own samples. -#}
+
+{%- set site_list = sites_to_derive(this) %}
 
 with
 
 platelet_samples as (
 
     select * from {{ ref('int_platelet_samples_classified') }}
+    where {{ in_sites(site_list) }}
+
+),
+
+site_keys as (
+
+    select * from {{ ref('int_sites_keyed') }}
 
 ),
 
@@ -60,9 +77,12 @@ final as (
             and sequenced.next_response_rank = 1
             and {{ dbt.datediff('sequenced.sample_date', 'sequenced.next_sample_date', 'day') }} > {{ var('loss_min_gap_days') }},
             false
-        ) as is_loss_start
+        ) as is_loss_start,
+        site_keys.build_key
 
     from sequenced
+    inner join site_keys
+        on sequenced.site_id = site_keys.site_id
 
 )
 

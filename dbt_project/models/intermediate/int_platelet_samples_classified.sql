@@ -1,3 +1,10 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ delete_changed_sites(this) }}"
+) }}
+
 {#- IWG response of every post-baseline PLT sample (endpoints.md §2-§4): study days >= 2 up
     to the cutoff, against the subject's baseline PLT. A sample is "with bleeding" when an
     assessment of WHO grade >= 1 lies within bleeding_window_days before or after it. No
@@ -7,25 +14,37 @@
     never a response (it allows values down to 0); `>x` compares as x, since every value it
     allows is above x; a `<x` baseline compares as x (2·b is then below 2x), and a `>x`
     baseline allows no certain R (2·b has no upper bound). Anything not certain is NR: a
-    response is never claimed on a value the laboratory could not measure. -#}
+    response is never claimed on a value the laboratory could not measure.
+    Incremental by site (macro sites_to_derive): every input is the sample's own subject's. -#}
+
+{%- set site_list = sites_to_derive(this) %}
 
 with
 
 lab_results as (
 
     select * from {{ ref('int_lab_results_timed') }}
+    where {{ in_sites(site_list) }}
 
 ),
 
 baselines as (
 
     select * from {{ ref('int_lab_baselines_selected') }}
+    where {{ in_sites(site_list) }}
 
 ),
 
 bleeding_assessments as (
 
     select * from {{ ref('int_bleeding_assessments_timed') }}
+    where {{ in_sites(site_list) }}
+
+),
+
+site_keys as (
+
+    select * from {{ ref('int_sites_keyed') }}
 
 ),
 
@@ -117,9 +136,12 @@ final as (
 
     select
         classified.*,
-        {{ response_rank('classified.response') }} as response_rank
+        {{ response_rank('classified.response') }} as response_rank,
+        site_keys.build_key
 
     from classified
+    inner join site_keys
+        on classified.site_id = site_keys.site_id
 
 )
 

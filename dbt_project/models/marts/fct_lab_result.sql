@@ -2,33 +2,31 @@
     materialized='incremental',
     incremental_strategy='append',
     on_schema_change='fail',
-    pre_hook="{% if is_incremental() %}delete from {{ this }} where build_key not in (select build_key from {{ ref('int_lab_sites_keyed') }}){% endif %}"
+    pre_hook="{{ delete_changed_sites(this) }}"
 ) }}
 
 {#- Incremental by site: a load deletes the rows of the sites whose build_key changed (or
-    that have no lab rows any more) and derives only those sites' rows again; every other
-    site's rows stay as they are (int_lab_sites_keyed says why that is exact). A first build,
+    that have no rows any more) and derives only those sites' rows again; every other
+    site's rows stay as they are (int_sites_keyed says why that is exact). A first build,
     or --full-refresh, derives every row.
     The sites to derive are written into the query as constants: only a constant filter on
     site_id reaches the lab rows' scan through the views (measured: a join or a subquery on
     the keys read every site's rows, and one site cost 70% of all of them). -#}
 
-{%- set site_list = lab_sites_to_derive(this) %}
+{%- set site_list = sites_to_derive(this) %}
 
 with
 
 lab_results as (
 
     select * from {{ ref('int_lab_results_graded') }}
-    {% if site_list is not none -%}
-    where site_id in ({{ site_list }})
-    {%- endif %}
+    where {{ in_sites(site_list) }}
 
 ),
 
 site_keys as (
 
-    select * from {{ ref('int_lab_sites_keyed') }}
+    select * from {{ ref('int_sites_keyed') }}
 
 ),
 

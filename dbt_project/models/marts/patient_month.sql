@@ -1,4 +1,16 @@
-{#- A month counts the lab, bleeding and AE records dated in it, up to the data cutoff. -#}
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ delete_changed_sites(this) }}"
+) }}
+
+{#- A month counts the lab, bleeding and AE records dated in it, up to the data cutoff.
+    Incremental by site (macro sites_to_derive): a subject's months are its own records'.
+    The study's month windows (int_treatment_months_enumerated) reach as far as any record by
+    the cutoff can fall, and a subject's grid stops at its own last month, so the other sites'
+    records never change its rows. -#}
+{%- set site_list = sites_to_derive(this) %}
 {%- set in_a_month_by_the_cutoff = 'treatment_month is not null and not is_after_cutoff' %}
 
 with
@@ -6,7 +18,14 @@ with
 subjects_dosed as (
 
     select * from {{ ref('int_subjects_dosed') }}
-    where is_treated
+    where {{ in_sites(site_list) }}
+      and is_treated
+
+),
+
+site_keys as (
+
+    select * from {{ ref('int_sites_keyed') }}
 
 ),
 
@@ -19,41 +38,47 @@ treatment_months as (
 lab_results as (
 
     select * from {{ ref('fct_lab_result') }}
-    where {{ in_a_month_by_the_cutoff }}
+    where {{ in_sites(site_list) }}
+      and {{ in_a_month_by_the_cutoff }}
 
 ),
 
 platelet_samples as (
 
     select * from {{ ref('int_platelet_samples_classified') }}
+    where {{ in_sites(site_list) }}
 
 ),
 
 baselines as (
 
     select * from {{ ref('int_lab_baselines_selected') }}
-    where test_code = 'PLT'
+    where {{ in_sites(site_list) }}
+      and test_code = 'PLT'
 
 ),
 
 bleeding_assessments as (
 
     select * from {{ ref('int_bleeding_assessments_timed') }}
-    where {{ in_a_month_by_the_cutoff }}
+    where {{ in_sites(site_list) }}
+      and {{ in_a_month_by_the_cutoff }}
 
 ),
 
 adverse_events as (
 
     select * from {{ ref('int_adverse_events_timed') }}
-    where {{ in_a_month_by_the_cutoff }}
+    where {{ in_sites(site_list) }}
+      and {{ in_a_month_by_the_cutoff }}
 
 ),
 
 conmed_periods as (
 
     select * from {{ ref('int_conmed_periods_timed') }}
-    where is_itp_medication
+    where {{ in_sites(site_list) }}
+      and is_itp_medication
       and start_date <= {{ cutoff_date() }}
 
 ),
@@ -231,9 +256,14 @@ final as (
         adverse_event_months.max_ae_grade,
 
         ---------- lab safety
-        lab_months.worst_lab_grade
+        lab_months.worst_lab_grade,
+
+        ---------- incremental build
+        site_keys.build_key
 
     from grid
+    inner join site_keys
+        on grid.site_id = site_keys.site_id
     left join baselines
         on grid.site_id = baselines.site_id
         and grid.subject_id = baselines.subject_id

@@ -1,0 +1,122 @@
+{#- One row per site: the key of everything the site's rows of the site-incremental models
+    are derived from (fct_lab_result, int_lab_results_analysed, int_lab_baselines_selected,
+    int_platelet_samples_classified, int_platelet_days_classified, patient_month), so that a
+    load derives again the rows of the sites whose key changed and keeps the others
+    (macro sites_to_derive; docs/decisions.md "Registry scale", "Subject-level models
+    incremental by site").
+
+    Those models' rows of a site depend only on that site's current snapshots (quality checks
+    across domains can move rows of any domain of the site to quarantine, so every domain's
+    current file counts), on the study id, and on the cutoff, which they use only in
+    comparisons with the site's own dates (a record after the cutoff, a dose started by it).
+    A cutoff at or after the last of those dates compares the same way as any other such
+    cutoff, so the key holds the cutoff only up to that date: a nightly snapshot of one site
+    moves the cutoff forward without touching the others' keys. Every date column of every
+    domain counts, a superset of the compared ones. Row counts per domain are in the key too:
+    a row moved to quarantine leaves its file's sha256 unchanged. Derivation code, seeds and
+    vars are not in it: a load whose dbt project changed rebuilds every row (--full-refresh,
+    orchestration). Models that use the cutoff in arithmetic (exposure up to the cutoff:
+    int_subjects_dosed, adsl, adtte, the endpoint counts) are rebuilt whole on every load. -#}
+
+{%- set domains = {
+    'lab_results': ['sample_date'],
+    'dosing_periods': ['start_date', 'end_date'],
+    'bleeding_assessments': ['assessment_date'],
+    'adverse_events': ['onset_date', 'resolution_date'],
+    'conmed_periods': ['start_date', 'end_date'],
+    'disposition_events': ['status_date'],
+    'subjects': ['diagnosis_date', 'enrollment_date'],
+} %}
+
+with
+
+file_manifest as (
+
+    select * from {{ source('quality', 'file_manifest') }}
+
+),
+
+{% for domain in domains %}
+{{ domain }} as (
+
+    select * from {{ ref('stg_site_exports__' ~ domain) }}
+
+),
+
+{% endfor -%}
+
+current_files as (
+
+    select
+        site_id,
+        {{ dbt.listagg("domain || ':' || sha256", "','", 'order by domain, sha256') }} as current_files
+
+    from (select distinct site_id, domain, sha256 from file_manifest where is_current) as current_site_files
+    group by site_id
+
+),
+
+-- One member per domain and date column; the row count once per domain (with its first column).
+site_dates as (
+
+    {% for domain, date_columns in domains.items() -%}
+    {%- set last_domain = loop.last -%}
+    {%- for column in date_columns %}
+    select
+        site_id,
+        '{{ domain }}' as domain,
+        {{ 'count(*)' if loop.first else 'cast(null as ' ~ dbt.type_bigint() ~ ')' }} as n_rows,
+        max({{ column }}) as last_date
+    from {{ domain }}
+    group by site_id
+    {{ 'union all' if not (last_domain and loop.last) }}
+    {%- endfor %}
+    {% endfor %}
+
+),
+
+sites as (
+
+    select
+        site_id,
+        {{ dbt.listagg("domain || ':' || cast(n_rows as " ~ dbt.type_string() ~ ")", "','", 'order by domain') }} as row_counts,
+        max(last_date) as last_compared_date
+
+    from site_dates
+    group by site_id
+
+),
+
+keyed as (
+
+    select
+        sites.site_id,
+        current_files.current_files,
+        sites.row_counts,
+        sites.last_compared_date,
+        least({{ cutoff_date() }}, sites.last_compared_date) as effective_cutoff,
+        {{ study_id() }} as study_id
+
+    from sites
+    left join current_files
+        on sites.site_id = current_files.site_id
+
+),
+
+final as (
+
+    select
+        keyed.*,
+        md5(concat_ws('|',
+            keyed.site_id,
+            coalesce(keyed.current_files, ''),
+            keyed.row_counts,
+            coalesce(cast(keyed.effective_cutoff as {{ dbt.type_string() }}), ''),
+            coalesce(keyed.study_id, '')
+        )) as build_key
+
+    from keyed
+
+)
+
+select * from final
