@@ -1,7 +1,7 @@
-"""The models incremental by site (macro sites_to_derive: fct_lab_result, ADLB's rows, the
-baselines, the classified platelet samples and days, patient_month): a nightly delta of one
-site re-derives that site's rows only, and the result equals a full rebuild of the same
-warehouse. Two real loads (the CLI: Dagster, intake, dbt) of a generated cohort, then a real
+"""The models incremental by site (macro sites_to_derive: fct_lab_result, the baselines, the
+classified platelet samples and days, patient_month, and the rows of ADLB, ADBLEED and ADRS):
+a nightly delta of one site re-derives that site's rows only, and the result equals a full
+rebuild of the same warehouse. Two real loads (the CLI: Dagster, intake, dbt) of a generated cohort, then a real
 `dbt build --full-refresh` on a copy of the published file."""
 from __future__ import annotations
 
@@ -38,6 +38,8 @@ MARKED = (
     Marked("intermediate.int_platelet_samples_classified", "site_id", "max_who_grade_nearby", -999),
     Marked("intermediate.int_platelet_days_classified", "site_id", "n_samples", -999),
     Marked("marts.patient_month", "site_id", "last_study_day", -999),
+    Marked("intermediate.int_bleeding_assessments_analysed", "SITEID", "CRIT1", MARK),
+    Marked("intermediate.int_platelet_responses_analysed", "SITEID", "PARAM", MARK),
 )
 
 

@@ -1,90 +1,10 @@
-{#- ADBLEED (BDS): WHO bleeding grades (endpoints.md §2). One row per assessment
-    (int_bleeding_assessments_timed) and, with DTYPE = MAXIMUM, one row per treated subject
-    and window with an assessment: the worst grade of the window (marts.patient_month), the
-    record the bleeding endpoint counts. adam.md lists no bleeding dataset; the reference
-    figures of endpoints.md §9 need it (docs/decisions.md, #15). -#}
+{{ config(materialized='view') }}
 
-with
+{#- ADBLEED (BDS): WHO bleeding grades. The rows are derived, incrementally by site, in
+    int_bleeding_assessments_analysed; this view shows them without its build key, exactly as
+    adbleed.xpt holds them (the catalog-free binding of adlb.sql, for the same reason). -#}
 
-assessments as (
+{% call set_sql_header(config) %}{{ use_own_catalog(this) }}{% endcall %}
 
-    select * from {{ ref('int_bleeding_assessments_timed') }}
-
-),
-
-patient_months as (
-
-    select * from {{ ref('patient_month') }}
-    where max_who_grade is not null
-
-),
-
-parameters as (
-
-    select * from {{ ref('adam_parameters') }}
-    where dataset = 'ADBLEED'
-
-),
-
-records as (
-
-    select
-        site_id,
-        subject_id,
-        cast(who_grade as {{ type_double() }}) as aval,
-        assessment_date as adt,
-        study_day as ady,
-        treatment_month,
-        cast(null as {{ dbt.type_string() }}) as dtype,
-        is_bleeding,
-        cast(null as {{ dbt.type_string() }}) as anl01fl,
-        source_file,
-        source_row
-
-    from assessments
-
-    union all
-
-    select
-        site_id,
-        subject_id,
-        cast(max_who_grade as {{ type_double() }}),
-        cast(null as date),
-        cast(null as {{ dbt.type_int() }}),
-        treatment_month,
-        'MAXIMUM',
-        any_bleeding,
-        case when treatment_month <= {{ var('report_months') }} then 'Y' end,
-        cast(null as {{ dbt.type_string() }}),
-        cast(null as {{ dbt.type_int() }})
-
-    from patient_months
-
-),
-
-final as (
-
-    select
-        {{ adam_identifiers('records') }},
-        {{ adam_sequence('records', 'records.treatment_month nulls last, records.dtype nulls first, records.adt') }} as ASEQ,
-        parameters.paramcd as PARAMCD,
-        parameters.param_label as PARAM,
-        parameters.paramn as PARAMN,
-        records.aval as AVAL,
-        records.adt as ADT,
-        records.ady as ADY,
-        {{ analysis_visit('records.treatment_month') }} as AVISIT,
-        records.treatment_month as AVISITN,
-        records.dtype as DTYPE,
-        'WHO grade >= 1 (any bleeding)' as CRIT1,
-        {{ sas_flag('records.is_bleeding') }} as CRIT1FL,
-        records.anl01fl as ANL01FL,
-        records.source_file as SRCFILE,
-        records.source_row as SRCROW
-
-    from records
-    cross join parameters
-
-)
-
-select * from final
+select {{ star_except(ref('int_bleeding_assessments_analysed'), ['build_key']) }}
+from {{ ref('int_bleeding_assessments_analysed').include(database=False) }}
