@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date
 
 from quality.site_queries import update_site_queries
-from tests.quality.loads import load_file
+from tests.quality.loads import lab, load_file
 
 
 def subject(sid: str, **over) -> dict:
@@ -82,3 +82,24 @@ def test_sites_and_checks_are_separate_queries(conn):
     assert got == [("BJH", "pandera.birth_year"), ("BJH", "pandera.controlled_term"),
                    ("SHH", "pandera.controlled_term")]
     assert len({q["query_id"] for q in queries(conn)}) == 3
+
+
+def test_orphans_are_the_rows_whose_subject_is_not_in_the_sites_current_subjects_export(conn):
+    """One query per site, domain and subject missing from that site's current subjects
+    snapshot: a subject of an older snapshot, or of another site, does not count."""
+    load_file(conn, "subjects", "BJH", date(2021, 1, 31), [subject("BJH-001"), subject("BJH-404")], load_id="L1")
+    load_file(conn, "subjects", "BJH", date(2021, 2, 28), [subject("BJH-001"), subject("BJH-002")], load_id="L1")
+    load_file(conn, "subjects", "SHH", date(2021, 2, 28), [subject("SHH-001"), subject("BJH-777")], load_id="L1")
+    load_file(conn, "labs", "BJH", date(2021, 2, 28),
+              [lab("BJH-001", date(2021, 2, 1), "PLT", 50, "10^9/L"),
+               lab("BJH-404", date(2021, 2, 1), "PLT", 50, "10^9/L"),    # only in the older snapshot
+               lab("BJH-777", date(2021, 2, 1), "PLT", 50, "10^9/L"),    # only in another site's
+               lab("BJH-404", date(2021, 2, 2), "PLT", 60, "10^9/L")], load_id="L1")
+    load_file(conn, "labs", "XYZ", date(2021, 2, 28),
+              [lab("XYZ-001", date(2021, 2, 1), "PLT", 50, "10^9/L")], load_id="L1")   # no subjects export
+    update_site_queries(conn, "L1")
+    got = sorted((q["site_id"], q["subject_id"], q["domain"], q["source_row"]) for q in queries(conn)
+                 if q["check_name"] == "subject_id.orphan")
+    assert got == [("BJH", "BJH-404", "labs", 3), ("BJH", "BJH-777", "labs", 4), ("XYZ", "XYZ-001", "labs", 2)]
+    message = next(q["message"] for q in queries(conn) if q["subject_id"] == "BJH-404")
+    assert message.startswith("subject BJH-404 has 2 labs rows (rows 3, 5 of BJH_labs_20210228.csv)"), message
