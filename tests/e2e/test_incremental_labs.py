@@ -15,7 +15,7 @@ import duckdb
 
 from bench import cohort as bench_cohort
 from tests.conftest import cli
-from tests.dbt.warehouse import dbt_build
+from tests.dbt.warehouse import dbt_build, run_results
 
 MARK = "kept-by-test"     # written into one untouched site's rows between the two loads
 COMPARED_MARTS = ("patient_month", "endpoint_initial_response", "endpoint_summary", "safety_signal")
@@ -147,6 +147,30 @@ def test_a_one_site_delta_rebuilds_that_site_only_and_equals_a_full_rebuild(tmp_
         a, b = adlb.format(untouched, ""), adlb.format(untouched, "rebuilt.")
         assert conn.execute(f"SELECT count(*) FROM (({a} EXCEPT ALL {b}) UNION ALL ({b} EXCEPT ALL {a}))").fetchone()[0] == 0
         assert conn.execute("SELECT count(*) FROM adam.adlb").fetchone()[0] == n_rows
+
+    # The whole-table uniqueness tests of the lab tables read the rows of the sites this build
+    # derived again and what those can collide with: a duplicated row of the delta site fails
+    # them; a duplicated row of the untouched site (kept, tested when it was published) is not
+    # read. Both counts would be 2 if the tests read every row, 0 if they missed the delta site.
+    planted = tmp_path / "planted" / "warehouse.duckdb"
+    planted.parent.mkdir()
+    shutil.copyfile(published, planted)
+    _writable(planted)
+    with duckdb.connect(str(planted)) as conn:
+        assert conn.execute("SELECT list(site_id ORDER BY site_id) FROM intermediate.int_sites_keyed "
+                            "WHERE is_rebuilt").fetchone()[0] == [cohort.delta_site]
+        for site in sites:
+            conn.execute("INSERT INTO marts.fct_lab_result SELECT * FROM marts.fct_lab_result WHERE site_id = ? "
+                         "LIMIT 1", [site])
+            conn.execute("INSERT INTO intermediate.int_lab_results_analysed SELECT * FROM "
+                         "intermediate.int_lab_results_analysed WHERE SITEID = ? LIMIT 1", [site])
+    scoped = ("unique_combination_fct_lab_result_source_sha256__source_row__site_id",
+              "unique_combination_adlb_USUBJID__ASEQ__SITEID")
+    for name in scoped:    # one build each: a failed test skips the tests downstream of its model
+        proc = dbt_build(planted, tmp_path / "planted" / name, None, "--select", name)
+        assert proc.returncode != 0
+        [result] = run_results(tmp_path / "planted" / name)
+        assert (result["status"], result["failures"]) == ("fail", 1), (name, result["status"], result["failures"])
 
     # A new STUDYID derives every site's ADLB rows again (incremental, no --full-refresh).
     proc = dbt_build(rebuilt, tmp_path / "restudied", {"study_id": "NEW-STUDY"}, "--exclude-resource-type", "unit_test")

@@ -16,7 +16,16 @@
     a row moved to quarantine leaves its file's sha256 unchanged. Derivation code, seeds and
     vars are not in it: a load whose dbt project changed rebuilds every row (--full-refresh,
     orchestration). Models that use the cutoff in arithmetic (exposure up to the cutoff:
-    int_subjects_dosed, adsl, adtte, the endpoint counts) are rebuilt whole on every load. -#}
+    int_subjects_dosed, adsl, adtte, the endpoint counts) are rebuilt whole on every load.
+
+    is_rebuilt: the site's key is not among this model's keys of the previous build (the
+    published warehouse the candidate was copied from), so this build derives its rows again;
+    every site on a first build or --full-refresh. The whole-table uniqueness tests of the
+    largest tables read only what such sites' rows can collide with (tests/generic
+    unique_combination, rebuilt_sites_of). -#}
+{%- set previous = adapter.get_relation(database=this.database, schema=this.schema, identifier=this.identifier)
+    if execute else none %}
+{%- set whole_build = previous is none or flags.FULL_REFRESH %}
 
 {%- set domains = {
     'lab_results': ['sample_date'],
@@ -103,7 +112,7 @@ keyed as (
 
 ),
 
-final as (
+hashed as (
 
     select
         keyed.*,
@@ -116,6 +125,26 @@ final as (
         )) as build_key
 
     from keyed
+
+),
+
+previous_keys as (
+
+    {% if whole_build -%}
+    select cast(null as {{ dbt.type_string() }}) as build_key where false
+    {%- else -%}
+    select build_key from {{ this }}
+    {%- endif %}
+
+),
+
+final as (
+
+    select
+        hashed.*,
+        hashed.build_key not in (select build_key from previous_keys) as is_rebuilt
+
+    from hashed
 
 )
 
