@@ -174,14 +174,21 @@ class _CsvPipe:
             raise PostgresPublicationError(f"DuckDB could not export the table: {self.error}") from self.error
 
     def abandon(self) -> None:
-        """The reader gave up: drain the pipe so the writer can end, then wait for it."""
-        if self.thread.is_alive() and stat.S_ISFIFO(os.stat(self.fifo).st_mode):
+        """The reader gave up (PostgreSQL refused the COPY, at its start or in the middle): drain
+        the pipe until the writer has ended, then wait for it. The pipe is opened without
+        blocking: a blocking open waits for a writer, and the writer may already have failed
+        and gone (it opens the pipe only once); that open hung the publication for good."""
+        if stat.S_ISFIFO(os.stat(self.fifo).st_mode):
+            fd = os.open(self.fifo, os.O_RDONLY | os.O_NONBLOCK)
             try:
-                with open(self.fifo, "rb") as pipe:
-                    while pipe.read(COPY_BLOCK):
-                        pass
-            except OSError:
-                pass
+                while self.thread.is_alive():
+                    try:
+                        if not os.read(fd, COPY_BLOCK):   # no writer at the moment
+                            self.thread.join(0.05)
+                    except BlockingIOError:               # a writer, nothing written yet
+                        self.thread.join(0.05)
+            finally:
+                os.close(fd)
         self.thread.join()
         self.fifo.unlink(missing_ok=True)
 

@@ -5,6 +5,7 @@ mid-copy leaves the live schemas as they were."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import threading
 import time
@@ -174,6 +175,48 @@ def test_a_publication_that_fails_says_so_and_changes_nothing(published_loads, p
                env={"ITP_POSTGRES_URL": url.replace("/failing?", "/no-such-database?")})
     assert proc.returncode == 7   # README "Exit codes": DuckDB is published, PostgreSQL is not
     assert "PostgreSQL publication FAILED" in proc.stderr and "no-such-database" in proc.stderr
+
+
+# Every table the publication creates gets a row trigger that lets `allowed` rows through and
+# refuses the next: the server then fails the COPY at that line.
+REFUSING_TRIGGER = """
+CREATE SEQUENCE copied_rows;
+CREATE FUNCTION refuse_row() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+  IF nextval('copied_rows') > {allowed} THEN RAISE EXCEPTION 'row refused by the test'; END IF;
+  RETURN NEW;
+END $$;
+CREATE FUNCTION add_refusing_trigger() RETURNS event_trigger LANGUAGE plpgsql AS $$
+DECLARE created record;
+BEGIN
+  FOR created IN SELECT * FROM pg_event_trigger_ddl_commands() WHERE command_tag = 'CREATE TABLE'
+                 AND schema_name LIKE '%\\_\\_next' LOOP
+    EXECUTE format('CREATE TRIGGER refuse BEFORE INSERT ON %s FOR EACH ROW EXECUTE FUNCTION refuse_row()',
+                   created.object_identity);
+  END LOOP;
+END $$;
+CREATE EVENT TRIGGER refusing ON ddl_command_end EXECUTE FUNCTION add_refusing_trigger();
+"""
+
+
+@pytest.mark.timeout(300)   # the failure this guards against was a hang, not an error
+@pytest.mark.parametrize("allowed", [0, 50])
+def test_a_copy_the_server_refuses_fails_the_publication_instead_of_hanging(published_loads, postgres_server,
+                                                                             allowed):
+    """The server refusing a COPY at its first line (DuckDB's writer not yet started or already
+    gone) or in the middle (seen at 100,000 subjects: the server's disk was full) raised nothing
+    and hung the publication forever. It must fail with the server's reason and leave nothing."""
+    url = postgres_server.create_database(f"refusing_{allowed}")
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(REFUSING_TRIGGER.format(allowed=allowed))
+    with pytest.raises(PostgresPublicationError, match="row refused by the test") as refused:
+        publish_to_postgres(published_loads.loaded.published, url)
+    refused_line = int(re.search(r"COPY \w+, line (\d+):", str(refused.value)).group(1))
+    assert (refused_line == 1) == (allowed == 0)     # at a COPY's first line, or in its middle
+    with psycopg.connect(url) as conn:
+        assert conn.execute("SELECT nextval('copied_rows')").fetchone()[0] > allowed   # the COPY did run
+        assert conn.execute("SELECT count(*) FROM pg_namespace WHERE nspname IN ('marts', 'adam', 'marts__next', "
+                            "'adam__next')").fetchone()[0] == 0
 
 
 def test_a_load_whose_postgres_publication_fails_publishes_duckdb_and_says_so(published_loads):
