@@ -29,7 +29,8 @@ METHOD = """\
   pages once per process: an upper bound. `largest process` in JSON is wait4's ru_maxrss.
 - Rows: `ingest+checks` and `load` = rows of this load's new files (accepted + quarantined);
   `dbt` and `publish` = every row in raw.* after the load (dbt rebuilds every model but the
-  incremental `fct_lab_result`, which re-derives the changed sites' rows; publish renames the file).
+  models incremental by site (`fct_lab_result`, `patient_month` and the others keyed by
+  `int_sites_keyed`), which re-derive the changed sites' rows; publish renames the file).
 - Delta target: every size's delta is one site's snapshot (about the same rows) over a history
   10x and 100x larger at 10,000 and 100,000 subjects than at 1,000. Its load time is judged
   against the smallest size's delta time: a cost that followed the history would grow 10x and
