@@ -258,8 +258,8 @@ def test_ascii_only_data_write_every_xpt_and_exit_0(demo_home, tmp_path):
     # (adam.adlb is a view of intermediate.int_lab_results_analysed)
     ("""UPDATE intermediate.int_lab_results_analysed SET ABLFL = 'Y' WHERE ABLFL IS NULL AND PARAMCD = 'PLT'
         AND USUBJID = (SELECT min(USUBJID) FROM adam.adlb WHERE ABLFL = 'Y' AND PARAMCD = 'PLT')""", "ADLB", "one_baseline"),
-    # a study day 0
-    ("""UPDATE adam.adrs SET ADY = 0 WHERE ADY IS NOT NULL
+    # a study day 0 (adam.adrs is a view of intermediate.int_platelet_responses_analysed)
+    ("""UPDATE intermediate.int_platelet_responses_analysed SET ADY = 0 WHERE ADY IS NOT NULL
         AND USUBJID = (SELECT min(USUBJID) FROM adam.adrs WHERE ADY IS NOT NULL)""", "ADRS", "study_day"),
     # a censored record whose AVAL no longer is ADT - STARTDT
     ("UPDATE adam.adtte SET AVAL = AVAL + 1 WHERE USUBJID = (SELECT min(USUBJID) FROM adam.adtte)", "ADTTE",
