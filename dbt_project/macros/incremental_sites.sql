@@ -1,8 +1,10 @@
-{#- The models incremental by site (fct_lab_result, int_lab_results_analysed,
-    int_lab_baselines_selected, int_platelet_samples_classified, int_platelet_days_classified,
-    patient_month): a load derives again only the rows of the sites whose
-    int_sites_keyed.build_key changed (that model says why this is exact) and keeps every
-    other site's rows. Each such model is configured
+{#- The models incremental by site: fct_lab_result, patient_month, int_lab_baselines_selected,
+    int_platelet_samples_classified, int_platelet_days_classified, and the rows of ADLB,
+    ADBLEED and ADRS (int_lab_results_analysed, int_bleeding_assessments_analysed,
+    int_platelet_responses_analysed; the adam views show them through rows_without_build_key).
+    A load derives again only the rows of the sites whose int_sites_keyed.build_key changed
+    (that model says why this is exact) and keeps every other site's rows. Each such model is
+    configured
 
         materialized='incremental', incremental_strategy='append', on_schema_change='fail',
         pre_hook="{{ delete_changed_sites(this) }}"
@@ -51,4 +53,16 @@
     {%- if is_incremental() -%}
         delete from {{ relation }} where build_key not in (select build_key from {{ ref('int_sites_keyed') }})
     {%- endif -%}
+{%- endmacro %}
+
+
+{% macro rows_without_build_key(relation) -%}
+    {#- The body of an adam view over a model incremental by site: its rows without the build
+        key, as the XPT file holds them. The source is named without its catalog: a published
+        version is opened under its own file name (versions/<load>.duckdb, attached as
+        anything), where a view bound to "warehouse" would not resolve. Under its contract, dbt
+        checks the view's columns before it creates it, so the view's model also sets
+        `use_own_catalog` (macros/portability.sql) as its sql_header. -#}
+    select {{ star_except(relation, ['build_key']) }}
+    from {{ relation.include(database=False) }}
 {%- endmacro %}

@@ -1,9 +1,7 @@
-{#- One row per site: the key of everything the site's rows of the site-incremental models
-    are derived from (fct_lab_result, int_lab_results_analysed, int_lab_baselines_selected,
-    int_platelet_samples_classified, int_platelet_days_classified, patient_month), so that a
-    load derives again the rows of the sites whose key changed and keeps the others
-    (macro sites_to_derive; docs/decisions.md "Registry scale", "Subject-level models
-    incremental by site").
+{#- One row per site: the key of everything the site's rows of the models incremental by site
+    are derived from (the list heads macros/incremental_sites.sql), so that a load derives
+    again the rows of the sites whose key changed and keeps the others (macro sites_to_derive;
+    docs/decisions.md "Registry scale", "Subject-level models incremental by site").
 
     Those models' rows of a site depend only on that site's current snapshots (quality checks
     across domains can move rows of any domain of the site to quarantine, so every domain's
