@@ -66,3 +66,31 @@
     select {{ star_except(relation, ['build_key']) }}
     from {{ relation.include(database=False) }}
 {%- endmacro %}
+
+
+{% macro get_where_subquery(relation) -%}
+    {#- dbt's own (global_project where_subquery.sql), plus one placeholder a test's `where`
+        may hold: __rebuilt_sites__ becomes the sites this build derives again
+        (int_sites_keyed.is_rebuilt), so `where: "site_id in (__rebuilt_sites__)"` tests only
+        their rows. dbt renders `where` from yml without the project's macros, hence the
+        placeholder (dbt's documented way to template it). Used only on error-severity tests
+        of models incremental by site: every other site's rows are kept as they were in the
+        published warehouse, which passed the same test (an error blocks publication, and a
+        load starts from a copy of the published file). A warning would not be reported again
+        on a kept site, so warn-severity tests read every row. A whole build (first build,
+        --full-refresh) marks every site rebuilt: every row is tested. -#}
+    {%- set where = config.get('where') or '' -%}
+    {%- if '__rebuilt_sites__' in where -%}
+        {#- From the graph, not ref(): dbt records a test's dependencies at parse time, before
+            `where` is rendered. Every tested model is downstream of int_sites_keyed. -#}
+        {%- set keyed = graph.nodes.values() | selectattr('name', 'equalto', 'int_sites_keyed') | first -%}
+        {%- set sites = api.Relation.create(database=keyed.database, schema=keyed.schema, identifier=keyed.alias) -%}
+        {%- set rebuilt = 'select site_id from ' ~ sites ~ ' where is_rebuilt' -%}
+        {%- set where = where | replace('__rebuilt_sites__', rebuilt) -%}
+    {%- endif -%}
+    {%- if where -%}
+        {{ return('(select * from ' ~ relation ~ ' where ' ~ where ~ ') dbt_subquery') }}
+    {%- else -%}
+        {{ return(relation) }}
+    {%- endif -%}
+{%- endmacro %}

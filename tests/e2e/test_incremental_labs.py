@@ -164,8 +164,19 @@ def test_a_one_site_delta_rebuilds_that_site_only_and_equals_a_full_rebuild(tmp_
                          "LIMIT 1", [site])
             conn.execute("INSERT INTO intermediate.int_lab_results_analysed SELECT * FROM "
                          "intermediate.int_lab_results_analysed WHERE SITEID = ? LIMIT 1", [site])
+        # The row-level tests scoped by `where: site_id in (__rebuilt_sites__)` (macro
+        # get_where_subquery): one bad row in each site, with a different bad value, so that a
+        # test reading every row would report 2 failures (values or rows), the scoped one 1.
+        for bad_grade, site in enumerate(sites, start=8):
+            conn.execute("UPDATE marts.fct_lab_result SET ctcae_grade_max = ? WHERE rowid = (SELECT min(rowid) "
+                         "FROM marts.fct_lab_result WHERE site_id = ?)", [bad_grade, site])
+            conn.execute("UPDATE intermediate.int_lab_results_analysed SET CHG = CHG + 1000 WHERE rowid = (SELECT "
+                         "min(rowid) FROM intermediate.int_lab_results_analysed WHERE SITEID = ? AND CHG IS NOT NULL)",
+                         [site])
     scoped = ("unique_combination_fct_lab_result_source_sha256__source_row__site_id",
-              "unique_combination_adlb_USUBJID__ASEQ__SITEID")
+              "unique_combination_adlb_USUBJID__ASEQ__SITEID",
+              "accepted_values_fct_lab_result_ctcae_grade_max__False__0__1__2__3__4",
+              "expression_is_true_adlb_CHG_is_null_or_abs_CHG_AVAL_BASE_1e_9")
     for name in scoped:    # one build each: a failed test skips the tests downstream of its model
         proc = dbt_build(planted, tmp_path / "planted" / name, None, "--select", name)
         assert proc.returncode != 0

@@ -18,8 +18,9 @@
 
     is_rebuilt: the site's key is not among this model's keys of the previous build (the
     published warehouse the candidate was copied from), so this build derives its rows again;
-    every site on a first build or --full-refresh. The whole-table uniqueness tests of the
-    largest tables read only what such sites' rows can collide with (tests/generic
+    every site on a first build or --full-refresh. The error-severity tests of the tables
+    incremental by site read only such sites' rows (`where` placeholder __rebuilt_sites__,
+    macro get_where_subquery), or what they can collide with (tests/generic
     unique_combination, rebuilt_sites_of). -#}
 {%- set previous = adapter.get_relation(database=this.database, schema=this.schema, identifier=this.identifier)
     if execute else none %}
