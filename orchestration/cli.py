@@ -55,6 +55,11 @@ def _load(settings, verbose: bool = False) -> int:
 
 
 def cmd_load(args: argparse.Namespace) -> int:
+    from orchestration.publishing import WarehouseHome, start_early_copy
+
+    # Before Dagster and dbt are imported: the copy of the published warehouse overlaps them.
+    if args.home.is_dir():
+        start_early_copy(WarehouseHome(args.home.resolve()))
     return _load(_settings(args.home, args.inbox, args.sites, args.cutoff, args.study_id), _verbose(args))
 
 

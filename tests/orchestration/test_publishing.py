@@ -7,7 +7,8 @@ import sys
 import duckdb
 import pytest
 
-from orchestration.publishing import WarehouseHome, create_candidate, publish, rollback
+from orchestration.publishing import (LoadInProgress, WarehouseHome, create_candidate, publish, rollback,
+                                      start_early_copy)
 
 
 def _build(home: WarehouseHome, load_id: str, value: int) -> None:
@@ -86,3 +87,54 @@ def test_a_second_load_process_on_the_same_home_stops_at_once(tmp_path):
     assert out.returncode == 3, out.stderr
     assert "another load is running" in out.stdout
     assert home.candidate("a").exists()  # the running load's candidate was not touched
+
+
+def _value(path) -> int:
+    with duckdb.connect(str(path)) as conn:
+        return conn.execute("SELECT v FROM t").fetchone()[0]
+
+
+def test_an_early_copy_becomes_the_candidate(tmp_path):
+    home = WarehouseHome(tmp_path)
+    _build(home, "a", 1)
+    publish(home, "a")
+    assert start_early_copy(home)
+    assert not start_early_copy(home)          # one copy at a time
+    candidate = create_candidate(home, "b")
+    assert _value(candidate) == 1
+    assert sorted(p.name for p in home.build_dir.iterdir()) == [".lock", "b.duckdb"]
+    with duckdb.connect(str(candidate)) as conn:
+        conn.execute("UPDATE t SET v = 2")
+    assert _published_value(home) == 1
+
+
+def test_an_early_copy_of_a_version_no_longer_published_is_not_used(tmp_path):
+    home = WarehouseHome(tmp_path)
+    for i, load in enumerate(["a", "b"], start=1):
+        _build(home, load, i)
+        publish(home, load)
+    assert start_early_copy(home)              # copies version b
+    rollback(home)                             # a is published again while it copies
+    candidate = create_candidate(home, "c")
+    assert _value(candidate) == 1
+    assert sorted(p.name for p in home.build_dir.iterdir()) == [".lock", "c.duckdb"]
+
+
+def test_no_early_copy_while_another_load_holds_the_home(tmp_path):
+    home = WarehouseHome(tmp_path)
+    with duckdb.connect(str(home.published)) as conn:   # published by another process
+        conn.execute("CREATE TABLE t AS SELECT 1 AS v")
+    home.build_dir.mkdir()
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import fcntl, os, sys, time; fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT); "
+         "fcntl.flock(fd, fcntl.LOCK_EX); print('held', flush=True); time.sleep(60)", str(home.build_dir / ".lock")],
+        stdout=subprocess.PIPE, text=True)
+    try:   # another process: flock never blocks the process that holds the lock
+        assert holder.stdout.readline().strip() == "held"
+        assert not start_early_copy(home)
+        with pytest.raises(LoadInProgress):
+            create_candidate(home, "b")
+        assert sorted(p.name for p in home.build_dir.iterdir()) == [".lock"]
+    finally:
+        holder.kill()
+        holder.wait()
