@@ -24,7 +24,7 @@ from sources import reason_codes as rc
 from sources.bounds import ReadLimits
 from sources.manifest import ManifestEntry
 from sources.domains import DOMAINS
-from sources.inbox import discover
+from sources.inbox import HashCache, discover
 from sources.model import ExportName, FileRefused, InboxFile
 from sources.naming import parse_file_name
 from sources.readers import open_export
@@ -216,7 +216,8 @@ def read_ahead_workers(sizes: list[int], cores: int) -> int:
 def ingest_inbox(conn: duckdb.DuckDBPyConnection, inbox: Path, registry: SiteRegistry,
                  load_id: str, loaded_at: datetime, workers: int | None = None, *,
                  max_deleted_share: float = 0.2, limits: ReadLimits | None = None,
-                 progress: Callable[[int, int], None] | None = None, native: bool = True) -> IntakeReport:
+                 progress: Callable[[int, int], None] | None = None, native: bool = True,
+                 hash_cache: Path | None = None) -> IntakeReport:
     """Load every file of the inbox that the manifest has not seen yet.
 
     `native`: plain CSV files are read by DuckDB (ingest.native_intake; the same outcome as the
@@ -225,8 +226,12 @@ def ingest_inbox(conn: duckdb.DuckDBPyConnection, inbox: Path, registry: SiteReg
     too, in their own DuckDB); None: `read_ahead_workers`.
     `max_deleted_share`: a new snapshot deleting more of the current one is held;
     `limits`: the bounds of reading one file (sources.bounds);
-    `progress(bytes done, bytes in all)`: called before the first new file and after each."""
-    files, unreadable = discover(inbox)
+    `progress(bytes done, bytes in all)`: called before the first new file and after each;
+    `hash_cache`: the file of sources.inbox.HashCache (None: every file is hashed)."""
+    cache = HashCache(hash_cache) if hash_cache is not None else None
+    files, unreadable = discover(inbox, cache)
+    if cache is not None:
+        cache.save()
     reopened = manifest.reopen_stale_duplicates(conn, {(f.rel_path, f.sha256) for f in files})
     known = manifest.known_files(conn)
     ordered = _order(files, registry, loaded_at.date())

@@ -119,7 +119,8 @@ def _ingest(context: dg.AssetExecutionContext, warehouse: WarehouseSettings, reg
         report = intake.ingest_inbox(conn, Path(warehouse.inbox), registry,
                                      load_id, datetime.now(timezone.utc).replace(tzinfo=None),
                                      max_deleted_share=warehouse.max_deleted_share, limits=warehouse.read_limits,
-                                     progress=ingest_progress(), native=warehouse.native_ingest)
+                                     progress=ingest_progress(), native=warehouse.native_ingest,
+                                     hash_cache=warehouse.warehouse_home.inbox_hashes)
         detail = _ingest_detail(report) + (f"; {len(answered)} answer workbooks applied" if answered else "")
         if report.files:
             context.log.info(f"{len(report.read_natively)} files read by DuckDB (the native CSV path, "
