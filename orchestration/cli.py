@@ -55,12 +55,16 @@ def _load(settings, verbose: bool = False) -> int:
 
 
 def cmd_load(args: argparse.Namespace) -> int:
-    from orchestration.publishing import WarehouseHome, start_early_copy
+    from orchestration.publishing import WarehouseHome, drop_early_copy, start_early_copy
 
     # Before Dagster and dbt are imported: the copy of the published warehouse overlaps them.
+    home = WarehouseHome(args.home.resolve())
     if args.home.is_dir():
-        start_early_copy(WarehouseHome(args.home.resolve()))
-    return _load(_settings(args.home, args.inbox, args.sites, args.cutoff, args.study_id), _verbose(args))
+        start_early_copy(home)
+    try:
+        return _load(_settings(args.home, args.inbox, args.sites, args.cutoff, args.study_id), _verbose(args))
+    finally:
+        drop_early_copy(home)   # a load that ended before it took the copy
 
 
 def cmd_release(args: argparse.Namespace) -> int:

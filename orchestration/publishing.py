@@ -110,17 +110,24 @@ class _EarlyCopy:
             self.error = exc
             self.path.unlink(missing_ok=True)
 
-    def take(self, published: Path, candidate: Path) -> bool:
-        """Wait for the copy; move it to `candidate` if it is a whole copy of what is published
-        now (a version published meanwhile by a load on another HOME path is another inode)."""
+    def wait(self) -> None:
         if self.thread is not None:
             self.thread.join()
+
+    def discard(self) -> None:
+        self.wait()
+        self.path.unlink(missing_ok=True)
+
+    def take(self, published: Path, candidate: Path) -> bool:
+        """Wait for the copy; move it to `candidate` if it is a whole copy of what is published
+        now (a rollback in between has published another inode)."""
+        self.wait()
         try:
             now = published.stat()
         except FileNotFoundError:
             now = None
         if self.error is not None or now is None or (now.st_dev, now.st_ino) != (self.source.st_dev, self.source.st_ino):
-            self.path.unlink(missing_ok=True)
+            self.discard()
             return False
         os.replace(self.path, candidate)
         return True
@@ -159,6 +166,14 @@ def start_early_copy(home: WarehouseHome) -> bool:
     _EARLY_COPIES[key] = early
     early.thread.start()
     return True
+
+
+def drop_early_copy(home: WarehouseHome) -> None:
+    """The early copy of a load that ended before it took it (a wrong registry, say): waited
+    for and removed, rather than left at 2 GB until the next load."""
+    early = _EARLY_COPIES.pop(home.build_dir.resolve(), None)
+    if early is not None:
+        early.discard()
 
 
 def _remove_leftovers(home: WarehouseHome, keep: Path | None = None) -> None:

@@ -26,6 +26,7 @@ while the stamp is unchanged (docs/decisions.md "Inbox hashes kept by stat stamp
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -145,7 +146,8 @@ class HashCache:
             partial.write_text(json.dumps(self._seen, sort_keys=True), encoding="utf-8")
             os.replace(partial, self.path)
         except OSError:
-            self.path.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                self.path.unlink(missing_ok=True)
 
 
 def _hash(fh: BinaryIO, rel_path: str, cache: HashCache | None) -> str:

@@ -7,8 +7,8 @@ import sys
 import duckdb
 import pytest
 
-from orchestration.publishing import (LoadInProgress, WarehouseHome, create_candidate, publish, rollback,
-                                      start_early_copy)
+from orchestration.publishing import (LoadInProgress, WarehouseHome, create_candidate, drop_early_copy, publish,
+                                      rollback, start_early_copy)
 
 
 def _build(home: WarehouseHome, load_id: str, value: int) -> None:
@@ -118,6 +118,15 @@ def test_an_early_copy_of_a_version_no_longer_published_is_not_used(tmp_path):
     candidate = create_candidate(home, "c")
     assert _value(candidate) == 1
     assert sorted(p.name for p in home.build_dir.iterdir()) == [".lock", "c.duckdb"]
+
+
+def test_an_early_copy_a_load_never_took_is_removed(tmp_path):
+    home = WarehouseHome(tmp_path)
+    _build(home, "a", 1)
+    publish(home, "a")
+    assert start_early_copy(home)
+    drop_early_copy(home)                      # the load ended before its candidate
+    assert sorted(p.name for p in home.build_dir.iterdir()) == [".lock"]
 
 
 def test_no_early_copy_while_another_load_holds_the_home(tmp_path):

@@ -96,18 +96,24 @@ def quiet(monkeypatch):
     monkeypatch.setattr(HashCache, "QUIET_NS", 0)
 
 
+def _walk(inbox, cache_file):
+    """One load's walk: the cache read, the inbox walked, the cache saved."""
+    cache = HashCache(cache_file)
+    files, _ = discover(inbox, cache)
+    cache.save()
+    return files
+
+
 def test_a_cached_hash_is_used_while_the_stamp_is_unchanged(inbox, tmp_path, quiet):
     put(inbox / "BJH_labs_20210401.csv", b"first")
     cache_file = tmp_path / "hashes.json"
-    cache = HashCache(cache_file)
-    [first], _ = discover(inbox, cache)
-    cache.save()
+    [first] = _walk(inbox, cache_file)
     # What the cache says is what a walk reports: a forged entry with the file's stamp is taken
     # as is, which shows the file was not read again.
     known = json.loads(cache_file.read_text())
     known["BJH_labs_20210401.csv"][1] = "f" * 64
     cache_file.write_text(json.dumps(known))
-    [again], _ = discover(inbox, HashCache(cache_file))
+    [again] = _walk(inbox, cache_file)
     assert first.sha256 == hashlib.sha256(b"first").hexdigest()
     assert again.sha256 == "f" * 64
 
@@ -116,14 +122,12 @@ def test_a_rewritten_file_is_hashed_again_even_with_size_and_mtime_restored(inbo
     path = inbox / "BJH_labs_20210401.csv"
     put(path, b"first")
     cache_file = tmp_path / "hashes.json"
-    cache = HashCache(cache_file)
-    discover(inbox, cache)
-    cache.save()
+    _walk(inbox, cache_file)
     before = os.stat(path)
     put(path, b"other")                                  # same size
     os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))   # same mtime: only ctime moved
     assert os.stat(path).st_ctime_ns != before.st_ctime_ns
-    [file], _ = discover(inbox, HashCache(cache_file))
+    [file] = _walk(inbox, cache_file)
     assert file.sha256 == hashlib.sha256(b"other").hexdigest()
 
 
@@ -131,21 +135,17 @@ def test_a_file_replaced_by_another_with_its_name_is_hashed_again(inbox, tmp_pat
     path = inbox / "BJH_labs_20210401.csv"
     put(path, b"first")
     cache_file = tmp_path / "hashes.json"
-    cache = HashCache(cache_file)
-    discover(inbox, cache)
-    cache.save()
+    _walk(inbox, cache_file)
     put(tmp_path / "upload.csv", b"newer")
     os.replace(tmp_path / "upload.csv", path)            # another inode under the same name
-    [file], _ = discover(inbox, HashCache(cache_file))
+    [file] = _walk(inbox, cache_file)
     assert file.sha256 == hashlib.sha256(b"newer").hexdigest()
 
 
 def test_a_file_changed_just_before_hashing_is_not_remembered(inbox, tmp_path):
     put(inbox / "BJH_labs_20210401.csv", b"first")      # written now: within the quiet period
     cache_file = tmp_path / "hashes.json"
-    cache = HashCache(cache_file)
-    [file], _ = discover(inbox, cache)
-    cache.save()
+    [file] = _walk(inbox, cache_file)
     assert file.sha256 == hashlib.sha256(b"first").hexdigest()
     assert json.loads(cache_file.read_text()) == {}
 
@@ -155,7 +155,7 @@ def test_a_damaged_cache_means_hashing_again(inbox, tmp_path, content, quiet):
     put(inbox / "BJH_labs_20210401.csv", b"first")
     cache_file = tmp_path / "hashes.json"
     cache_file.write_text(content)
-    [file], _ = discover(inbox, HashCache(cache_file))
+    [file] = _walk(inbox, cache_file)
     assert file.sha256 == hashlib.sha256(b"first").hexdigest()
 
 
@@ -163,11 +163,7 @@ def test_the_cache_keeps_only_the_files_of_the_last_walk(inbox, tmp_path, quiet)
     put(inbox / "BJH_labs_20210401.csv", b"first")
     put(inbox / "BJH_labs_20210501.csv", b"second")
     cache_file = tmp_path / "hashes.json"
-    cache = HashCache(cache_file)
-    discover(inbox, cache)
-    cache.save()
+    _walk(inbox, cache_file)
     (inbox / "BJH_labs_20210401.csv").unlink()
-    cache = HashCache(cache_file)
-    discover(inbox, cache)
-    cache.save()
+    _walk(inbox, cache_file)
     assert sorted(json.loads(cache_file.read_text())) == ["BJH_labs_20210501.csv"]
