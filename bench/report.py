@@ -34,7 +34,9 @@ METHOD = """\
 - Delta target: every size's delta is one site's snapshot (about the same rows) over a history
   10x and 100x larger at 10,000 and 100,000 subjects than at 1,000. Its load time is judged
   against the smallest size's delta time: a cost that followed the history would grow 10x and
-  100x, a cost in proportion to the new files stays the same.
+  100x, a cost in proportion to the new files stays the same. The delta reads the hashes of the
+  unchanged inbox files from `HOME/inbox_hashes.json`, written by the full load, and copies the
+  published warehouse while it starts up (docs/decisions.md).
 - `ingest` reads plain CSV files natively (DuckDB; `ingest.native_intake`) and everything else
   with the Python reader; the ingest-and-checks target adds `ingest` and `checks`.
 - xlsx against CSV (`bench/xlsx_csv.py`): after the full load, the largest lab workbook it read
