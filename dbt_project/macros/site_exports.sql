@@ -25,17 +25,18 @@
 {%- endmacro %}
 
 
-{% macro current_rows(domain) -%}
+{% macro current_rows(domain, with_orphans=false) -%}
     {#- The rows of `domain` that staging reads, the one definition every staging model uses:
         rows of their site's current snapshot of the domain (current_snapshot_files) and, for
         every domain but the subjects themselves, of a subject in the current subjects
-        snapshot (current_subject_keys: orphans stay out). -#}
+        snapshot (current_subject_keys: orphans stay out). with_orphans: every row of the
+        current snapshot (int_sites_keyed). -#}
     select exported.*
     from {{ source('site_exports', domain) }} as exported
     inner join ({{ current_snapshot_files(domain) }}) as current_files
         on exported.source_sha256 = current_files.sha256
         and exported.site_id = current_files.site_id
-    {%- if domain != 'subjects' %}
+    {%- if domain != 'subjects' and not with_orphans %}
     inner join ({{ current_subject_keys() }}) as known_subjects
         on exported.site_id = known_subjects.site_id
         and exported.subject_id = known_subjects.subject_id

@@ -11,7 +11,11 @@
     cutoff, so the key holds the cutoff only up to that date: a nightly snapshot of one site
     moves the cutoff forward without touching the others' keys. Every date column of every
     domain counts, a superset of the compared ones. Row counts per domain are in the key too:
-    a row moved to quarantine leaves its file's sha256 unchanged. Derivation code, seeds and
+    a row moved to quarantine leaves its file's sha256 unchanged. Counts and dates are taken
+    over every row of the site's current files, orphans included (a superset of what staging
+    reads): which rows are orphans follows from the current subjects file, whose sha256 is in
+    the key, and reading the raw rows skips staging's orphan join (0.5 s of this model's 0.8 s
+    at 100,000 subjects). Derivation code, seeds and
     vars are not in it: a load whose dbt project changed rebuilds every row (--full-refresh,
     orchestration). Models that use the cutoff in arithmetic (exposure up to the cutoff:
     int_subjects_dosed, adsl, adtte, the endpoint counts) are rebuilt whole on every load.
@@ -26,13 +30,14 @@
     if execute else none %}
 {%- set whole_build = previous is none or flags.FULL_REFRESH %}
 
+{#- The export domains (source site_exports) and their date columns. -#}
 {%- set domains = {
-    'lab_results': ['sample_date'],
-    'dosing_periods': ['start_date', 'end_date'],
-    'bleeding_assessments': ['assessment_date'],
+    'labs': ['sample_date'],
+    'dosing': ['start_date', 'end_date'],
+    'bleeding': ['assessment_date'],
     'adverse_events': ['onset_date', 'resolution_date'],
-    'conmed_periods': ['start_date', 'end_date'],
-    'disposition_events': ['status_date'],
+    'conmeds': ['start_date', 'end_date'],
+    'disposition': ['status_date'],
     'subjects': ['diagnosis_date', 'enrollment_date'],
 } %}
 
@@ -47,7 +52,7 @@ file_manifest as (
 {% for domain in domains %}
 {{ domain }} as (
 
-    select * from {{ ref('stg_site_exports__' ~ domain) }}
+    {{ current_rows(domain, with_orphans=true) }}
 
 ),
 
