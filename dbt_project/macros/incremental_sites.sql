@@ -68,6 +68,21 @@
 {%- endmacro %}
 
 
+{% macro rebuilt_sites() -%}
+    {#- The query of the sites this build derives again (int_sites_keyed.is_rebuilt): what the
+        tests of the tables incremental by site read (get_where_subquery's placeholder,
+        unique_combination's rebuilt_sites_of). The relation comes from the graph, not ref():
+        dbt records a test's dependencies at parse time, before `where` is rendered, and every
+        tested model is downstream of int_sites_keyed anyway. -#}
+    {%- if not execute -%}
+        {{ return('select site_id from int_sites_keyed where is_rebuilt') }}  {#- parsing: nothing runs -#}
+    {%- endif -%}
+    {%- set keyed = graph.nodes.values() | selectattr('name', 'equalto', 'int_sites_keyed') | first -%}
+    {%- set sites = api.Relation.create(database=keyed.database, schema=keyed.schema, identifier=keyed.alias) -%}
+    select site_id from {{ sites }} where is_rebuilt
+{%- endmacro %}
+
+
 {% macro get_where_subquery(relation) -%}
     {#- dbt's own (global_project where_subquery.sql), plus one placeholder a test's `where`
         may hold: __rebuilt_sites__ becomes the sites this build derives again
@@ -81,12 +96,7 @@
         --full-refresh) marks every site rebuilt: every row is tested. -#}
     {%- set where = config.get('where') or '' -%}
     {%- if '__rebuilt_sites__' in where -%}
-        {#- From the graph, not ref(): dbt records a test's dependencies at parse time, before
-            `where` is rendered. Every tested model is downstream of int_sites_keyed. -#}
-        {%- set keyed = graph.nodes.values() | selectattr('name', 'equalto', 'int_sites_keyed') | first -%}
-        {%- set sites = api.Relation.create(database=keyed.database, schema=keyed.schema, identifier=keyed.alias) -%}
-        {%- set rebuilt = 'select site_id from ' ~ sites ~ ' where is_rebuilt' -%}
-        {%- set where = where | replace('__rebuilt_sites__', rebuilt) -%}
+        {%- set where = where | replace('__rebuilt_sites__', rebuilt_sites()) -%}
     {%- endif -%}
     {%- if where -%}
         {{ return('(select * from ' ~ relation ~ ' where ' ~ where ~ ') dbt_subquery') }}

@@ -3,7 +3,7 @@
 
     rebuilt_sites_of (a site column) is for the tables incremental by site: the test then
     reads only the rows that share their first key column's value with a row of a site this
-    build derives again (int_sites_keyed.is_rebuilt). Every other row is kept as it was in the
+    build derives again (macro rebuilt_sites). Every other row is kept as it was in the
     published warehouse, which passed this test (an error-severity test blocks publication,
     and each load starts from a copy of the published file), and two kept rows cannot collide
     anew; a row that collides with a derived one shares its first key column, so it is read.
@@ -15,7 +15,7 @@ with checked as (
     {%- if rebuilt_sites_of %}
     where {{ columns[0] }} in (
         select {{ columns[0] }} from {{ model }}
-        where {{ rebuilt_sites_of }} in (select site_id from {{ ref('int_sites_keyed') }} where is_rebuilt)
+        where {{ rebuilt_sites_of }} in ({{ rebuilt_sites() }})
     )
     {%- endif %}
 
