@@ -1,5 +1,6 @@
 """The models incremental by site (macro sites_to_derive: fct_lab_result, the baselines, the
-classified platelet samples and days, patient_month, and the rows of ADLB, ADBLEED and ADRS):
+classified platelet samples and days, the subjects' worst lab grades, patient_month,
+safety_signal, and the rows of ADLB, ADBLEED and ADRS):
 a nightly delta of one site re-derives that site's rows only, and the result equals a full
 rebuild of the same warehouse. Two real loads (the CLI: Dagster, intake, dbt) of a generated cohort, then a real
 `dbt build --full-refresh` on a copy of the published file."""
@@ -29,6 +30,7 @@ class Marked:
     site: str
     column: str
     mark: object
+    rows: str = "true"    # which of the site's rows: a mark must change no later model's rows
 
 
 MARKED = (
@@ -40,6 +42,9 @@ MARKED = (
     Marked("marts.patient_month", "site_id", "last_study_day", -999),
     Marked("intermediate.int_bleeding_assessments_analysed", "SITEID", "CRIT1", MARK),
     Marked("intermediate.int_platelet_responses_analysed", "SITEID", "PARAM", MARK),
+    Marked("marts.safety_signal", "site_id", "detail", MARK),
+    # PLT has no CTCAE grade: the endpoint counts never read its rows.
+    Marked("intermediate.int_subject_tests_graded", "site_id", "worst_grade_possible", -999, "test_code = 'PLT'"),
 )
 
 
@@ -69,6 +74,23 @@ def _marks(conn, marked: Marked, sites: list[str]) -> dict[str, int]:
     return {site: counts.get(site, 0) for site in sites}
 
 
+def _plant_grade3_ae(cohort, sites: list[str]) -> None:
+    """A small generated cohort has no safety signal: give each site's AE files (both
+    snapshots) one more event, a copy of its last one as "Hepatitis" of CTCAE grade 3, so
+    safety_signal has rows to keep or derive again. Header names are matched case-blind and
+    the file's own delimiter, encoding and line ends are kept."""
+    for site in sites:
+        for path in sorted((cohort.inbox / site).glob(f"{site}_adverse_events_*.csv")):
+            data = path.read_bytes()
+            end = b"\r\n" if b"\r\n" in data else b"\n"
+            lines = data.rstrip(end).split(end)
+            delimiter = b";" if b";" in lines[0] else b","
+            header = [h.strip().lstrip(b"\xef\xbb\xbf").lower() for h in lines[0].split(delimiter)]
+            fields = lines[-1].split(delimiter)
+            fields[header.index(b"ae_term")], fields[header.index(b"ctcae_grade")] = b"Hepatitis", b"3"
+            path.write_bytes(data.rstrip(end) + end + delimiter.join(fields) + end)
+
+
 def _dbt_nodes(artifacts) -> set[str]:
     """The nodes a load's dbt build ran, as "<type>.<name>"."""
     results = json.loads((artifacts / "run_results.json").read_text())["results"]
@@ -82,6 +104,7 @@ def test_a_one_site_delta_rebuilds_that_site_only_and_equals_a_full_rebuild(tmp_
     load = ["load", "--inbox", str(home / "inbox"), "--sites", str(cohort.sites_file), "--home", str(home),
             "--verbose"]
     published = home / "warehouse.duckdb"
+    _plant_grade3_ae(cohort, [cohort.delta_site, next(s for s in sorted(cohort.registry.sites) if s != cohort.delta_site)])
 
     bench_cohort.place(cohort, cohort.full, home / "inbox")
     first = cli(*load, check=True)
@@ -97,7 +120,7 @@ def test_a_one_site_delta_rebuilds_that_site_only_and_equals_a_full_rebuild(tmp_
     sites = [untouched, cohort.delta_site]
     with duckdb.connect(str(published)) as conn:
         for m in MARKED:
-            conn.execute(f"UPDATE {m.table} SET {m.column} = ? WHERE {m.site} IN (?, ?)", [m.mark, *sites])
+            conn.execute(f"UPDATE {m.table} SET {m.column} = ? WHERE {m.site} IN (?, ?) AND {m.rows}", [m.mark, *sites])
         marked = {m.table: _marks(conn, m, sites) for m in MARKED}
     assert all(n > 0 for counts in marked.values() for n in counts.values()), marked
     assert marked["intermediate.int_lab_results_analysed"] == marked["marts.fct_lab_result"]

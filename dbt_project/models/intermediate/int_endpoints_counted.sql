@@ -30,10 +30,9 @@ treatment_months as (
 
 ),
 
-lab_results as (
+subject_tests as (
 
-    select * from {{ ref('fct_lab_result') }}
-    where is_post_baseline
+    select * from {{ ref('int_subject_tests_graded') }}
 
 ),
 
@@ -255,16 +254,13 @@ conmed_counts as (
 ---------- lab safety: denominator = subjects with a post-baseline result of the test
 -- A `<x`/`>x` value allows a range of grades (ctcae_grade_min .. ctcae_grade_max, §6 v1.1):
 -- a subject's worst grade is at least the highest min and at most the highest max. "Grade >= k"
--- is counted in n when certain (highest min >= k) and in n_not_determinable when only possible.
+-- is counted in n when certain (highest min >= k) and in n_not_determinable when only possible
+-- (the worst grades per subject and test: int_subject_tests_graded).
 
 lab_subjects as (
 
-    select
-        site_id, subject_id, test_code,
-        max(ctcae_grade_min) as worst_grade_certain,
-        max(ctcae_grade_max) as worst_grade_possible
-    from lab_results
-    group by site_id, subject_id, test_code
+    select site_id, subject_id, test_code, worst_grade_certain, worst_grade_possible
+    from subject_tests
 
 ),
 

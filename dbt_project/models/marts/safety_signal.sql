@@ -1,29 +1,48 @@
+{{ config(
+    materialized='incremental',
+    incremental_strategy='append',
+    on_schema_change='fail',
+    pre_hook="{{ delete_changed_sites(this) }}"
+) }}
+
 {#- Safety signals for monitors (endpoints.md §6 item 4), one row per signal, subject and
     date; several findings of one signal on the same day keep the worst one and count the
     others in n_findings. Every record up to the cutoff counts, baseline included: monitors
     see the study day in `detail`. A lab value with a qualifier (`<x`, `>x`) signals only when
-    every value it allows would (endpoints.md §6 v1.1): `>150` ALT does, `<150` does not. -#}
+    every value it allows would (endpoints.md §6 v1.1): `>150` ALT does, `<150` does not.
+    Incremental by site (macro sites_to_derive): a subject's signals are its own site's lab,
+    concomitant drug and AE records, compared with the cutoff only (int_sites_keyed). -#}
+{%- set site_list = sites_to_derive(this) %}
 
 with
 
 lab_results as (
 
     select * from {{ ref('fct_lab_result') }}
-    where not is_after_cutoff
+    where {{ in_sites(site_list) }}
+      and not is_after_cutoff
 
 ),
 
 conmed_periods as (
 
     select * from {{ ref('int_conmed_periods_timed') }}
-    where start_date <= {{ cutoff_date() }}
+    where {{ in_sites(site_list) }}
+      and start_date <= {{ cutoff_date() }}
 
 ),
 
 adverse_events as (
 
     select * from {{ ref('int_adverse_events_timed') }}
-    where not is_after_cutoff
+    where {{ in_sites(site_list) }}
+      and not is_after_cutoff
+
+),
+
+site_keys as (
+
+    select * from {{ ref('int_sites_keyed') }}
 
 ),
 
@@ -163,23 +182,26 @@ ranked as (
 final as (
 
     select
-        site_id,
-        subject_id,
-        signal,
-        signal_date,
-        value,
+        ranked.site_id,
+        ranked.subject_id,
+        ranked.signal,
+        ranked.signal_date,
+        ranked.value,
         case
-            when n_findings > 1
-                then detail || ' (+' || cast(n_findings - 1 as {{ dbt.type_string() }}) || ' more on the same day)'
-            else detail
+            when ranked.n_findings > 1
+                then ranked.detail || ' (+' || cast(ranked.n_findings - 1 as {{ dbt.type_string() }}) || ' more on the same day)'
+            else ranked.detail
         end as detail,
-        n_findings,
-        source_file,
-        source_sha256,
-        source_row
+        ranked.n_findings,
+        ranked.source_file,
+        ranked.source_sha256,
+        ranked.source_row,
+        site_keys.build_key
 
     from ranked
-    where severity_rank = 1
+    inner join site_keys
+        on ranked.site_id = site_keys.site_id
+    where ranked.severity_rank = 1
 
 )
 
