@@ -81,9 +81,9 @@ def ensure_roles(cur, plan: AccessPlan) -> None:
     """Create the missing group roles (NOLOGIN; roles belong to the whole cluster)."""
     existing = {r for (r,) in cur.execute("SELECT rolname FROM pg_roles WHERE rolname = ANY(%s)",
                                           [plan.roles]).fetchall()}
-    for role in plan.roles:
-        if role not in existing:
-            cur.execute(sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(role)))
+    missing = [sql.SQL("CREATE ROLE {} NOLOGIN").format(sql.Identifier(r)) for r in plan.roles if r not in existing]
+    if missing:   # one round trip (no parameters: several statements in one string)
+        cur.execute(sql.SQL(";\n").join(missing))
 
 
 def grant_statements(plan: AccessPlan, schema: str, tables: list[PublishedTable]) -> list[sql.Composable]:
