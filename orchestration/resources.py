@@ -19,7 +19,7 @@ def tuning_from_env() -> dict[str, object]:
         file_read_seconds=float(os.environ.get("ITP_FILE_READ_SECONDS", str(DEFAULT_SECONDS))),
         xlsx_max_expansion=float(os.environ.get("ITP_XLSX_MAX_EXPANSION", str(DEFAULT_XLSX_MAX_EXPANSION))),
         keep_versions=int(os.environ.get("ITP_KEEP_VERSIONS", "5")),
-        duckdb_memory_limit=os.environ.get("ITP_DUCKDB_MEMORY_LIMIT", "2GB"),
+        duckdb_memory_limit=os.environ.get("ITP_DUCKDB_MEMORY_LIMIT", "1.75GB"),
         native_ingest=os.environ.get("ITP_NATIVE_INGEST", "1") != "0",
     )
 
@@ -40,7 +40,7 @@ class WarehouseSettings(dg.ConfigurableResource):
     keep_versions: int = 5
     # DuckDB's memory for a load (it spills to disk beyond it); dbt's DuckDB gets the same.
     # Its default, 80% of the machine's RAM, would let a registry-scale load take the machine.
-    duckdb_memory_limit: str = "2GB"
+    duckdb_memory_limit: str = "1.75GB"
     # Plain CSV files read by DuckDB (ingest.native_intake: the same outcome as the Python
     # reader's); False reads every file the Python way (ITP_NATIVE_INGEST=0, to compare).
     native_ingest: bool = True
