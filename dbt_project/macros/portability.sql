@@ -104,3 +104,20 @@
 {% macro default__use_own_catalog(relation) -%}
     {#- PostgreSQL: one database per connection; nothing to do. -#}
 {%- endmacro %}
+
+
+{% macro table_row_id() -%}
+    {#- The physical id of a row of the table a query reads directly (not through a view): a
+        join key as narrow as it gets, for joining back a value computed over a few columns
+        (int_lab_results_analysed's ASEQ). Stable within one query. -#}
+    {{ return(adapter.dispatch('table_row_id')()) }}
+{%- endmacro %}
+
+{% macro duckdb__table_row_id() -%}
+    rowid
+{%- endmacro %}
+
+{% macro default__table_row_id() -%}
+    {#- Standard SQL has none: PostgreSQL's ctid (an engine without one adds its own version). -#}
+    ctid
+{%- endmacro %}

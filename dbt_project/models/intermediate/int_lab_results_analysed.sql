@@ -19,9 +19,16 @@
 
 with
 
-lab_results as (
+{#- ASEQ is numbered over a narrow projection and joined back by the lab table's row id
+    (macro table_row_id): a window carrying all of ADLB's columns through its sort took
+    41-44 s for 20 million rows at 100,000 subjects, this 25 s (docs/decisions.md, "ADLB's
+    sequence number over a narrow projection"). The two CTEs read more than once are NOT
+    MATERIALIZED: materialized (DuckDB's default for a CTE read twice) they were written out
+    whole, 20 million wide rows, and read back; inlined, each reader scans only the columns
+    it needs. #}
+lab_results as not materialized (
 
-    select * from {{ ref('fct_lab_result') }}
+    select {{ table_row_id() }} as lab_row, * from {{ ref('fct_lab_result') }}
     where {{ in_sites(site_list) }}
 
 ),
@@ -46,7 +53,22 @@ lab_tests as (
 
 ),
 
-with_baseline as (
+sequence_numbers as (
+
+    select
+        lab_results.lab_row,
+        row_number() over (
+            partition by lab_results.site_id, lab_results.subject_id
+            order by parameters.paramn, lab_results.sample_date, lab_results.source_file, lab_results.source_row
+        ) as sequence_number
+
+    from lab_results
+    left join parameters
+        on lab_results.test_code = parameters.paramcd
+
+),
+
+with_baseline as not materialized (
 
     select
         lab_results.*,
@@ -81,10 +103,7 @@ final as (
     select
         ---------- identifiers
         {{ adam_identifiers('with_baseline') }},
-        cast(row_number() over (
-            partition by with_baseline.site_id, with_baseline.subject_id
-            order by parameters.paramn, with_baseline.sample_date, with_baseline.source_file, with_baseline.source_row
-        ) as {{ dbt.type_int() }}) as ASEQ,
+        cast(sequence_numbers.sequence_number as {{ dbt.type_int() }}) as ASEQ,
 
         ---------- parameter
         with_baseline.test_code as PARAMCD,
@@ -131,6 +150,8 @@ final as (
         with_baseline.build_key
 
     from with_baseline
+    inner join sequence_numbers
+        on with_baseline.lab_row = sequence_numbers.lab_row
     left join parameters
         on with_baseline.test_code = parameters.paramcd
     left join lab_tests
