@@ -1,7 +1,7 @@
 {#- The models incremental by site: fct_lab_result, patient_month, safety_signal,
-    int_lab_baselines_selected, int_subject_tests_graded, int_platelet_samples_classified,
-    int_platelet_days_classified, and the rows of ADLB, ADBLEED and ADRS
-    (int_lab_results_analysed, int_bleeding_assessments_analysed,
+    int_subjects_unioned, int_lab_baselines_selected, int_subject_tests_graded,
+    int_platelet_samples_classified, int_platelet_days_classified, and the rows of ADLB,
+    ADBLEED and ADRS (int_lab_results_analysed, int_bleeding_assessments_analysed,
     int_platelet_responses_analysed; the adam views show them through rows_without_build_key).
     A load derives again only the rows of the sites whose int_sites_keyed.build_key changed
     (that model says why this is exact) and keeps every other site's rows. Each such model is

@@ -1,6 +1,6 @@
 """The models incremental by site (macro sites_to_derive: fct_lab_result, the baselines, the
-classified platelet samples and days, the subjects' worst lab grades, patient_month,
-safety_signal, and the rows of ADLB, ADBLEED and ADRS):
+classified platelet samples and days, the subjects' worst lab grades, the subject spine,
+patient_month, safety_signal, and the rows of ADLB, ADBLEED and ADRS):
 a nightly delta of one site re-derives that site's rows only, and the result equals a full
 rebuild of the same warehouse. Two real loads (the CLI: Dagster, intake, dbt) of a generated cohort, then a real
 `dbt build --full-refresh` on a copy of the published file."""
@@ -43,6 +43,7 @@ MARKED = (
     Marked("intermediate.int_bleeding_assessments_analysed", "SITEID", "CRIT1", MARK),
     Marked("intermediate.int_platelet_responses_analysed", "SITEID", "PARAM", MARK),
     Marked("marts.safety_signal", "site_id", "detail", MARK),
+    Marked("intermediate.int_subjects_unioned", "site_id", "source_row", -999),   # dim_subject only shows it
     # PLT has no CTCAE grade: the endpoint counts never read its rows.
     Marked("intermediate.int_subject_tests_graded", "site_id", "worst_grade_possible", -999, "test_code = 'PLT'"),
 )
