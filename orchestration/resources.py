@@ -10,6 +10,11 @@ import dagster as dg
 from orchestration.publishing import WarehouseHome
 from sources.bounds import DEFAULT_SECONDS, DEFAULT_XLSX_MAX_EXPANSION, ReadLimits
 
+# DuckDB's GB is 10^9 bytes: with the loader and dbt's own Python beside it, a 100,000-subject
+# load's process tree peaks at about 2.8 GB (docs/decisions.md, "The full build's memory
+# budget"). dbt_project/profiles.yml has the same default for dbt run by hand.
+DEFAULT_DUCKDB_MEMORY_LIMIT = "1.75GB"
+
 
 def tuning_from_env() -> dict[str, object]:
     """The settings that are not paths, from ITP_* variables (docs/operations.md)."""
@@ -19,7 +24,7 @@ def tuning_from_env() -> dict[str, object]:
         file_read_seconds=float(os.environ.get("ITP_FILE_READ_SECONDS", str(DEFAULT_SECONDS))),
         xlsx_max_expansion=float(os.environ.get("ITP_XLSX_MAX_EXPANSION", str(DEFAULT_XLSX_MAX_EXPANSION))),
         keep_versions=int(os.environ.get("ITP_KEEP_VERSIONS", "5")),
-        duckdb_memory_limit=os.environ.get("ITP_DUCKDB_MEMORY_LIMIT", "1.75GB"),
+        duckdb_memory_limit=os.environ.get("ITP_DUCKDB_MEMORY_LIMIT", DEFAULT_DUCKDB_MEMORY_LIMIT),
         native_ingest=os.environ.get("ITP_NATIVE_INGEST", "1") != "0",
     )
 
@@ -40,7 +45,7 @@ class WarehouseSettings(dg.ConfigurableResource):
     keep_versions: int = 5
     # DuckDB's memory for a load (it spills to disk beyond it); dbt's DuckDB gets the same.
     # Its default, 80% of the machine's RAM, would let a registry-scale load take the machine.
-    duckdb_memory_limit: str = "1.75GB"
+    duckdb_memory_limit: str = DEFAULT_DUCKDB_MEMORY_LIMIT
     # Plain CSV files read by DuckDB (ingest.native_intake: the same outcome as the Python
     # reader's); False reads every file the Python way (ITP_NATIVE_INGEST=0, to compare).
     native_ingest: bool = True

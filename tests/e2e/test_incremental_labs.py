@@ -105,7 +105,8 @@ def test_a_one_site_delta_rebuilds_that_site_only_and_equals_a_full_rebuild(tmp_
     load = ["load", "--inbox", str(home / "inbox"), "--sites", str(cohort.sites_file), "--home", str(home),
             "--verbose"]
     published = home / "warehouse.duckdb"
-    _plant_grade3_ae(cohort, [cohort.delta_site, next(s for s in sorted(cohort.registry.sites) if s != cohort.delta_site)])
+    untouched = next(site for site in sorted(cohort.registry.sites) if site != cohort.delta_site)
+    _plant_grade3_ae(cohort, [cohort.delta_site, untouched])
 
     bench_cohort.place(cohort, cohort.full, home / "inbox")
     first = cli(*load, check=True)
@@ -113,7 +114,6 @@ def test_a_one_site_delta_rebuilds_that_site_only_and_equals_a_full_rebuild(tmp_
     with duckdb.connect(str(published), read_only=True) as conn:
         keys_before = _lab_keys(conn)
         cutoff_before = conn.execute("SELECT max(cutoff_date) FROM quality.load_log").fetchone()[0]
-    untouched = next(site for site in sorted(keys_before) if site != cohort.delta_site)
     assert cohort.delta_site in keys_before and len(keys_before) == cohort.sites
 
     # Mark an untouched site's rows in the published warehouse: a re-derived row loses the mark.

@@ -30,7 +30,7 @@ treatment_months as (
 
 ),
 
-subject_tests as (
+lab_subjects as (
 
     select * from {{ ref('int_subject_tests_graded') }}
 
@@ -255,14 +255,7 @@ conmed_counts as (
 -- A `<x`/`>x` value allows a range of grades (ctcae_grade_min .. ctcae_grade_max, §6 v1.1):
 -- a subject's worst grade is at least the highest min and at most the highest max. "Grade >= k"
 -- is counted in n when certain (highest min >= k) and in n_not_determinable when only possible
--- (the worst grades per subject and test: int_subject_tests_graded).
-
-lab_subjects as (
-
-    select site_id, subject_id, test_code, worst_grade_certain, worst_grade_possible
-    from subject_tests
-
-),
+-- (lab_subjects: the worst grades per subject and test, int_subject_tests_graded).
 
 {%- set lab_levels = [('lab_grade1plus', 1), ('lab_grade3plus', var('severe_min_grade'))] %}
 
